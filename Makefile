@@ -1,0 +1,29 @@
+# The README's commands. Each target creates .venv when it is missing.
+# torch is installed first, pinned, so pip takes the local CPU wheel instead of a multi-GB CUDA build.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/irlbench run lfl-table1 --store results/demo
+	$(BIN)/irlbench run lfl-table2 --seeds 2 --store results/demo
+	$(BIN)/irlbench report --store results/demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python bench/table2_speed.py
+
+clean:
+	rm -rf $(VENV)

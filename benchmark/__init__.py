@@ -1,0 +1,1 @@
+"""Trial pipeline, suites, backends, results store, reports and the CLI."""

@@ -1,0 +1,150 @@
+"""The irlbench command line: list, run, export, report."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from benchmark import report as reports
+from benchmark.backends import BACKENDS, RUNNERS
+from benchmark.config import (PROFILES, SECTIONS, ConfigError, expand, load_suite, parse_override, suite_names,
+                              trial_id)
+from benchmark.store import ResultsStore
+from methods.registry import METHODS
+
+EXPORT_COLUMNS = ["suite", "label", "task", "learner", "method", "seed", "profile", "status", "score",
+                  "learner_first_score", "learner_last_score", "optimal_score", "random_score", "regret",
+                  "normalized_score", "normalized_score_expert", "trial_id", "error"]
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one clear line, exit code 2
+        raise ConfigError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog="irlbench", description="Comparative benchmarking suite for inverse RL.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    sub.add_parser("list", help="methods, tasks, learners, suites")
+    run = sub.add_parser("run", help="run a suite (finished trials are skipped)")
+    run.add_argument("suite")
+    run.add_argument("--seeds", type=int, default=None, help="seeds 0..N-1 (default: the suite's)")
+    run.add_argument("--profile", default="quick", help=f"budget profile: {', '.join(PROFILES)}")
+    run.add_argument("--store", default="results", help="results store directory (default: results)")
+    run.add_argument("--backend", default="serial", help=f"{', '.join(BACKENDS)} (default: serial)")
+    run.add_argument("--address", default=os.environ.get("RAY_ADDRESS"), help="Ray cluster address (ray backend)")
+    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                     help="override a config key, e.g. --set task.stochastic=true (repeatable)")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    for name, help_text in (("export", "one CSV row per trial on stdout"),
+                            ("report", "markdown tables in the paper layouts")):
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("--store", default="results")
+        p.add_argument("--suite", default=None)
+    return parser
+
+
+def cmd_list() -> int:
+    print("methods:")
+    for name, cls in sorted(METHODS.items()):
+        print(f"  {name:22s} uses {cls.uses}: {(cls.__doc__ or '').strip().splitlines()[0]}")
+    for section in ("task", "learner"):
+        print(f"{section}s:")
+        for name, cls in sorted(SECTIONS[section].items()):
+            fields = ", ".join(f"{f.name}={f.default!r}" for f in dataclasses.fields(cls))
+            print(f"  {name:22s} {fields}")
+    print("suites:")
+    for name in suite_names():
+        suite = load_suite(name)
+        print(f"  {name:22s} {len(suite.cells)} cell(s) x {suite.seeds} seed(s): {suite.description}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    suite = load_suite(args.suite)
+    if args.backend not in BACKENDS:
+        raise ConfigError(f"unknown backend {args.backend!r} (valid: {', '.join(BACKENDS)})")
+    overrides = [parse_override(text) for text in args.overrides]
+    configs = expand(suite, seeds=suite.seeds if args.seeds is None else args.seeds, profile=args.profile, overrides=overrides)
+    store = ResultsStore(args.store)
+    done = store.finished_ids()
+    todo = [c for c in configs if trial_id(c) not in done]
+    print(f"{suite.name}: {len(configs)} trial(s), {len(configs) - len(todo)} already finished, "
+          f"{len(todo)} to run ({args.backend})", file=sys.stderr)
+    if todo:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(todo), disable=args.no_progress, unit="trial", file=sys.stderr)
+        failed = 0
+
+        def on_record(record: dict) -> None:
+            nonlocal failed
+            store.append([record])
+            failed += record["status"] != "ok"
+            bar.set_postfix(failed=failed)
+            bar.update()
+
+        RUNNERS[args.backend](todo, on_record, address=args.address)
+        bar.close()
+    ids = {trial_id(c) for c in configs}
+    df = store.frame()
+    df = df[df.trial_id.isin(ids)]
+    print(reports.summary(df))
+    failed = int((df.status != "ok").sum())
+    if failed:
+        print(f"{failed} trial(s) failed; `irlbench export` shows their errors", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _frame(args: argparse.Namespace) -> pd.DataFrame:
+    if args.suite is not None and args.suite not in suite_names():
+        raise ConfigError(f"unknown suite {args.suite!r} (valid: {', '.join(suite_names())})")
+    if not Path(args.store).is_dir():
+        raise ConfigError(f"no results store at {args.store!r}")
+    df = ResultsStore(args.store).frame()
+    if args.suite is not None and not df.empty:
+        df = df[df.suite == args.suite]
+    return df
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    df = _frame(args)
+    for column in EXPORT_COLUMNS:
+        if column not in df:
+            df[column] = None
+    df[EXPORT_COLUMNS].to_csv(sys.stdout, index=False)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    df = _frame(args)
+    if df.empty:
+        print("no records")
+        return 0
+    layouts = {name: load_suite(name).layout for name in df.suite.unique() if name in suite_names()}
+    print(reports.report(df, layouts))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command == "list":
+            return cmd_list()
+        if args.command == "run":
+            return cmd_run(args)
+        if args.command == "export":
+            return cmd_export(args)
+        return cmd_report(args)
+    except ConfigError as error:
+        print(f"irlbench: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

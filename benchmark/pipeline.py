@@ -1,0 +1,150 @@
+"""One trial: dataset -> method.fit -> observer -> evaluation -> record.
+
+The method sees only the ObservationDataset and TaskInfo; the learner's true scores
+(ReferenceScores) go straight to the evaluation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import platform
+import subprocess
+import time
+import traceback
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmark.config import SECTIONS, ProtocolConfig, trial_id
+from envs.datasets import ObservationDataset, ReferenceScores, load_or_generate
+from envs.learners import run_learner
+from envs.tabular import soft_optimal_policy, soft_score, uniform_policy
+from envs.tasks import TabularTask, build_task
+from methods.base import FitResult, TaskInfo
+from methods.registry import METHODS
+
+SEED_STREAMS = {"dataset": 0, "method": 1}
+
+
+def section_config(config: dict[str, Any], section: str):
+    """The typed config object of one section of a resolved trial config."""
+    values = dict(config[section])
+    cls = SECTIONS[section][values.pop("name")]
+    return cls(**values)
+
+
+def stream_seed(seed: int, stream: str) -> np.random.SeedSequence:
+    """Independent, explicit random streams per trial seed (dataset, method, ...)."""
+    return np.random.SeedSequence(entropy=seed, spawn_key=(SEED_STREAMS[stream],))
+
+
+def observe_learner(config: dict[str, Any], task: TabularTask,
+                    cache_dir: Path | None = None) -> tuple[ObservationDataset, ReferenceScores]:
+    """The observer's dataset for (task, learner, protocol, seed, profile), cached by content."""
+    spec = {key: config[key] for key in ("task", "learner", "protocol", "seed", "profile")}
+    protocol: ProtocolConfig = section_config(config, "protocol")
+
+    def generate() -> tuple[ObservationDataset, ReferenceScores]:
+        rng = np.random.default_rng(stream_seed(config["seed"], "dataset"))
+        policies, dataset = run_learner(task.mdp, task.alpha, section_config(config, "learner"),
+                                        observation=protocol.observation,
+                                        pairs_per_batch=protocol.pairs_per_batch, rng=rng)
+        mdp, alpha = task.mdp, task.alpha
+        reference = ReferenceScores(
+            learner=np.array([soft_score(mdp, p, alpha) for p in policies]),
+            optimal=soft_score(mdp, soft_optimal_policy(mdp, alpha), alpha),
+            random=soft_score(mdp, uniform_policy(mdp.n_states, mdp.n_actions), alpha),
+        )
+        return dataset, reference
+
+    return load_or_generate(spec, generate, cache_dir)
+
+
+def task_info(task: TabularTask, protocol: ProtocolConfig) -> TaskInfo:
+    mdp = task.mdp
+    return TaskInfo(name=task.name, gamma=mdp.gamma, n_states=mdp.n_states, n_actions=mdp.n_actions,
+                    transitions=mdp.transitions if protocol.grant_dynamics else None)
+
+
+def evaluate(task: TabularTask, fit: FitResult, reference: ReferenceScores) -> dict[str, float]:
+    """Tabular observer: the exact soft-optimal policy for the recovered reward under the true
+    dynamics and the task's alpha, scored with the true reward."""
+    mdp, alpha = task.mdp, task.alpha
+    observer = soft_optimal_policy(mdp, alpha, fit.reward.table)
+    score = soft_score(mdp, observer, alpha)
+    first, last = float(reference.learner[0]), float(reference.learner[-1])
+    metrics = {
+        "score": score,
+        "regret": reference.optimal - score,
+        "learner_first_score": first,
+        "learner_last_score": last,
+        "optimal_score": reference.optimal,
+        "random_score": reference.random,
+        "normalized_score": (score - first) / (last - first) if last != first else math.nan,
+        "normalized_score_expert": (score - reference.random) / (reference.optimal - reference.random),
+    }
+    if fit.policy is not None:
+        metrics["method_policy_score"] = soft_score(mdp, fit.policy, alpha)
+    return metrics
+
+
+def run_trial(config: dict[str, Any], *, cache_dir: Path | None = None) -> dict[str, Any]:
+    """Run one resolved trial and return its record; failures become records, never raise."""
+    record: dict[str, Any] = {
+        "trial_id": trial_id(config), "suite": config["suite"], "label": config["label"],
+        "task": config["task"]["name"], "learner": config["learner"]["name"],
+        "method": config["method"]["name"], "seed": config["seed"], "profile": config["profile"],
+        "config": config, "status": "ok", "error": None, "metrics": {}, "diagnostics": {}, "timings": {},
+    }
+    timings = record["timings"]
+    start = time.perf_counter()
+    try:
+        task = build_task(section_config(config, "task"))
+        dataset, reference = observe_learner(config, task, cache_dir)
+        timings["dataset_s"] = time.perf_counter() - start
+        method = METHODS[config["method"]["name"]](section_config(config, "method"))
+        tick = time.perf_counter()
+        fit = method.fit(dataset, task_info(task, section_config(config, "protocol")),
+                         seed=int(stream_seed(config["seed"], "method").generate_state(1)[0]))
+        timings["fit_s"] = time.perf_counter() - tick
+        if fit.reward.table is not None and not np.all(np.isfinite(fit.reward.table)):
+            raise FloatingPointError("the recovered reward has NaN or inf entries")
+        tick = time.perf_counter()
+        record["metrics"] = evaluate(task, fit, reference)
+        timings["evaluate_s"] = time.perf_counter() - tick
+        record["diagnostics"] = {k: v for k, v in fit.diagnostics.items() if isinstance(v, (int, float, str))}
+        if not all(math.isfinite(v) for k, v in record["metrics"].items() if k != "normalized_score"):
+            raise FloatingPointError(f"non-finite metrics: {record['metrics']}")
+    except Exception as error:  # a failed trial is a record, and the sweep goes on
+        record["status"] = "failed"
+        record["error"] = f"{type(error).__name__}: {error}"
+        record["diagnostics"]["traceback"] = traceback.format_exc(limit=5)
+    timings["total_s"] = time.perf_counter() - start
+    record["created_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    record["versions"] = versions()
+    return record
+
+
+_VERSIONS: dict[str, str] | None = None
+
+
+def versions() -> dict[str, str]:
+    global _VERSIONS
+    if _VERSIONS is None:
+        found = {"python": platform.python_version()}
+        for package in ("irlbench", "numpy", "scipy", "torch"):
+            try:
+                found[package] = metadata.version(package)
+            except metadata.PackageNotFoundError:
+                found[package] = "unknown"
+        try:
+            found["git_commit"] = subprocess.run(
+                ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True,
+                timeout=5).stdout.strip() or "unknown"
+        except (OSError, subprocess.SubprocessError):
+            found["git_commit"] = "unknown"
+        _VERSIONS = found
+    return _VERSIONS

@@ -1,0 +1,113 @@
+"""Markdown tables from the results store: the paper layouts of LfL Tables 1 and 2, and a
+generic methods x learners table for any other suite."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import pandas as pd
+
+PUBLISHED = tomllib.loads((Path(__file__).parent / "published.toml").read_text())
+GRID_LEARNER_ORDER = ["spi", "svi", "q_learning", "random_improvements"]
+
+
+def mean_std(values: pd.Series, digits: int = 2) -> str:
+    values = values.dropna()
+    if len(values) == 0:
+        return "n/a"
+    if len(values) == 1:
+        return f"{values.iloc[0]:.{digits}f}"
+    return f"{values.mean():.{digits}f} ± {values.std(ddof=0):.{digits}f}"
+
+
+def markdown(frame: pd.DataFrame) -> str:
+    cols = list(frame.columns)
+    lines = ["| " + " | ".join(map(str, cols)) + " |", "| " + " | ".join("---" for _ in cols) + " |"]
+    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def _task_variant(config_json: str) -> str:
+    task = json.loads(config_json)["task"]
+    return "stochastic" if task.get("stochastic") else "deterministic"
+
+
+def table_lfl_table1(df: pd.DataFrame) -> str:
+    ref = PUBLISHED["lfl-table1"]
+    out = []
+    for variant, part in df.groupby(df["config"].map(_task_variant), sort=False):
+        first = part.iloc[0]
+        ref = PUBLISHED["lfl-table1"] if variant == "deterministic" else {}  # the paper has no stochastic row
+        rows = [
+            ("optimal", "r", "pi*_soft", first.optimal_score, 0.0, ref["optimal"]),
+            ("learner", "r", "pi1", first.learner_first_score, first.optimal_score - first.learner_first_score,
+             ref.get("learner_first", {})),
+            ("learner", "r", "pi2", first.learner_last_score, first.optimal_score - first.learner_last_score,
+             ref.get("learner_last", {})),
+        ]
+        names = {"theorem2": "r_bar_1->2 (Theorem 2)", "state_only": "r_bar_phi (state-only regression)"}
+        for label, group in part.groupby("label", sort=False):
+            rows.append(("observer", names.get(label, label), "pi*_soft", group.score.mean(), group.regret.max(),
+                         ref.get(label, {})))
+        table = pd.DataFrame(
+            [(a, r, p, f"{s:.2f}", f"{g:.1e}" if g < 1e-3 else f"{g:.2f}",
+              f"{pub.get('score', 'n/a')}", f"{pub.get('regret', 'n/a')}") for a, r, p, s, g, pub in rows],
+            columns=["agent", "reward used", "policy", "score", "regret", "paper score", "paper regret"])
+        out.append(f"### LfL Table 1, {variant} gridworld (n = {part.seed.nunique()} seed(s))\n\n{markdown(table)}")
+    return "\n\n".join(out) + f"\n\nPaper columns: {PUBLISHED['lfl-table1']['source']} (deterministic grid only)."
+
+
+def table_lfl_table2(df: pd.DataFrame) -> str:
+    ref = PUBLISHED["lfl-table2"]
+    rows = []
+    for learner in sorted(df.learner.unique(), key=lambda n: GRID_LEARNER_ORDER.index(n)
+                          if n in GRID_LEARNER_ORDER else 99):
+        part = df[df.learner == learner]
+        pub = ref.get(learner, {})
+        wins = (part.score > part.learner_last_score).mean()
+        rows.append((learner, pub.get("k", ""), len(part), mean_std(part.learner_last_score),
+                     mean_std(part.score), f"{mean_std(part.score - part.learner_last_score)}",
+                     f"{100 * wins:.0f}%", pub.get("learner", "n/a"), pub.get("observer", "n/a")))
+    table = pd.DataFrame(rows, columns=["learner", "K", "n", "learner score", "observer score",
+                                        "observer - learner", "seeds observer > learner",
+                                        "paper learner", "paper observer"])
+    return (f"### LfL Table 2 (mean ± std over seeds)\n\n{markdown(table)}\n\n"
+            f"Paper columns: {ref['source']}.")
+
+
+def table_generic(df: pd.DataFrame) -> str:
+    pivot = df.pivot_table(index="method", columns="learner", values="normalized_score",
+                           aggfunc=lambda s: mean_std(s))
+    return "### Normalized score (0 = first observed learner policy, 1 = last)\n\n" + markdown(
+        pivot.reset_index())
+
+
+LAYOUTS = {"lfl-table1": table_lfl_table1, "lfl-table2": table_lfl_table2}
+
+
+def report(df: pd.DataFrame, layout_of: dict[str, str]) -> str:
+    """One section per suite present in `df` (records with status ok)."""
+    sections = []
+    for suite, part in df.groupby("suite", sort=True):
+        ok = part[part.status == "ok"]
+        failed = len(part) - len(ok)
+        header = f"## {suite}" + (f" ({failed} failed trial(s) left out)" if failed else "")
+        body = LAYOUTS.get(layout_of.get(suite, ""), table_generic)(ok) if len(ok) else "no finished trials"
+        sections.append(f"{header}\n\n{body}")
+    return "\n\n".join(sections)
+
+
+def summary(df: pd.DataFrame) -> str:
+    """The end-of-run summary: one row per (label, learner, method)."""
+    ok = df[df.status == "ok"]
+    if ok.empty:
+        return "no finished trials"
+    rows = []
+    for (label, learner, method), g in ok.groupby(["label", "learner", "method"], sort=False):
+        rows.append((label or "-", learner, method, len(g), mean_std(g.score), mean_std(g.learner_last_score),
+                     mean_std(g.regret, 3), mean_std(g.normalized_score)))
+    return markdown(pd.DataFrame(rows, columns=["label", "learner", "method", "n", "observer score",
+                                                "learner last score", "regret", "normalized"]))
+

@@ -1,0 +1,1 @@
+"""Tasks, exact soft dynamic programming, learners and the observation datasets they produce."""

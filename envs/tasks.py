@@ -1,0 +1,46 @@
+"""Task registry: a task name and its typed config build a TabularTask (the MuJoCo track adds
+continuous tasks beside it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from envs.gridworld import ALPHA, GAMMA, lfl_gridworld
+from envs.tabular import TabularMDP
+
+
+@dataclass(frozen=True)
+class GridworldConfig:
+    """The LfL gridworld; stochastic=True mixes `slip` of a uniformly random move."""
+
+    name: ClassVar[str] = "lfl-gridworld"
+    stochastic: bool = False
+    slip: float = 0.3
+    gamma: float = GAMMA
+    alpha: float = ALPHA  # entropy weight of the task's soft objective (the learner's, and the score's)
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.slip <= 1.0:
+            raise ValueError("task.slip must be in [0, 1]")
+        if self.alpha <= 0:
+            raise ValueError("task.alpha must be positive")
+
+
+@dataclass(frozen=True)
+class TabularTask:
+    name: str
+    mdp: TabularMDP
+    alpha: float
+
+
+def build_gridworld(config: GridworldConfig) -> TabularTask:
+    mdp = lfl_gridworld(stochastic=config.stochastic, slip=config.slip, gamma=config.gamma)
+    return TabularTask(config.name, mdp, config.alpha)
+
+
+TASKS: dict[str, tuple[type, object]] = {GridworldConfig.name: (GridworldConfig, build_gridworld)}
+
+
+def build_task(config) -> TabularTask:
+    return TASKS[config.name][1](config)

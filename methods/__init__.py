@@ -1,0 +1,1 @@
+"""IRL methods behind one interface (methods.base.IRLMethod), registered in methods.registry."""

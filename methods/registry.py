@@ -1,0 +1,8 @@
+"""Method registry: name -> IRLMethod subclass. Adding a method is one file and one line here."""
+
+from __future__ import annotations
+
+from methods.base import IRLMethod
+from methods.lfl import LfL
+
+METHODS: dict[str, type[IRLMethod]] = {cls.name: cls for cls in (LfL,)}

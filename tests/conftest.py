@@ -1,0 +1,19 @@
+import numpy as np
+import pytest
+
+from envs.tabular import TabularMDP
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(tmp_path, monkeypatch):
+    """Every test gets its own dataset cache."""
+    monkeypatch.setenv("IRLBENCH_CACHE", str(tmp_path / "cache"))
+
+
+def random_mdp(seed: int, n_states: int = 6, n_actions: int = 3, gamma: float = 0.9) -> TabularMDP:
+    """A random MDP with fully stochastic dynamics and a state-action reward."""
+    rng = np.random.default_rng(seed)
+    transitions = rng.dirichlet(np.ones(n_states), size=(n_states, n_actions))
+    reward = rng.normal(size=(n_states, n_actions))
+    start = rng.dirichlet(np.ones(n_states))
+    return TabularMDP(transitions, reward, gamma, start)

@@ -1,0 +1,87 @@
+import io
+import json
+from contextlib import redirect_stdout
+
+import pandas as pd
+import pytest
+
+from benchmark.cli import EXPORT_COLUMNS, main
+from benchmark.store import ResultsStore
+
+
+def run(*argv) -> tuple[int, str]:
+    out = io.StringIO()
+    with redirect_stdout(out):
+        code = main(list(argv))
+    return code, out.getvalue()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["run", "no-such-suite"], "valid: lfl-table1, lfl-table2"),
+    (["run", "lfl-table1", "--set", "method.name=nope"], "unknown method 'nope' (valid: lfl)"),
+    (["run", "lfl-table1", "--set", "task.name=maze"], "unknown task 'maze'"),
+    (["run", "lfl-table2", "--set", "learner.name=sarsa"], "unknown learner 'sarsa'"),
+    (["run", "lfl-table1", "--set", "method.alpha_modle=0.5"], "unknown config key method.alpha_modle"),
+    (["run", "lfl-table1", "--set", "method.alpha_model=high"], "malformed value for method.alpha_model"),
+    (["run", "lfl-table1", "--set", "method.solver=newton"], "solver must be one of"),
+    (["run", "lfl-table1", "--set", "nodot=1"], "malformed --set"),
+    (["run", "lfl-table1", "--profile", "huge"], "unknown profile 'huge'"),
+    (["run", "lfl-table1", "--backend", "mpi"], "unknown backend 'mpi'"),
+    (["run", "lfl-table1", "--seeds", "0"], "--seeds must be at least 1"),
+    (["run", "lfl-table1", "--seeds", "two"], "invalid int value"),
+    (["export", "--suite", "nope"], "unknown suite 'nope'"),
+])
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, capsys, argv, message):
+    store = tmp_path / "store"
+    code = main([*argv, "--store", str(store)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert err.startswith("irlbench: error:") and message in err and len(err.splitlines()) == 1
+    assert not store.exists()
+
+
+def test_second_run_skips_finished_trials_and_export_has_the_columns(tmp_path, capsys):
+    store = str(tmp_path / "store")
+    assert run("run", "lfl-table1", "--store", store, "--no-progress")[0] == 0
+    assert "2 to run" in capsys.readouterr().err
+    assert run("run", "lfl-table1", "--store", store, "--no-progress")[0] == 0
+    assert "2 already finished, 0 to run" in capsys.readouterr().err
+    assert len(ResultsStore(store).records()) == 2
+    code, csv = run("export", "--store", store)
+    frame = pd.read_csv(io.StringIO(csv))
+    assert code == 0 and list(frame.columns) == EXPORT_COLUMNS and len(frame) == 2
+    assert (frame.regret.abs() < 1e-9).all() and (frame.status == "ok").all()
+    code, text = run("report", "--store", store, "--suite", "lfl-table1")
+    assert code == 0 and "Theorem 2" in text and "state-only" in text
+
+
+def test_overrides_change_the_trial_id(tmp_path, capsys):
+    store = str(tmp_path / "store")
+    run("run", "lfl-table1", "--store", store, "--no-progress")
+    run("run", "lfl-table1", "--store", store, "--no-progress", "--set", "task.stochastic=true")
+    records = ResultsStore(store).records()
+    assert len(records) == 4 and len({r["trial_id"] for r in records}) == 4
+    assert sum(r["config"]["task"]["stochastic"] for r in records) == 2
+
+
+def test_store_survives_a_partial_record(tmp_path):
+    store = ResultsStore(tmp_path)
+    store.append([{"trial_id": "a", "status": "ok"}])
+    with open(store.path, "a") as handle:
+        handle.write('{"trial_id": "b", "sta')  # a writer killed mid-record
+    assert [r["trial_id"] for r in store.records()] == ["a"]
+    assert len(pd.read_json(store.path, lines=True, nrows=1)) == 1
+    store.append([{"trial_id": "c", "status": "ok"}])
+    lines = store.path.read_text().splitlines()
+    assert [json.loads(line)["trial_id"] for line in lines] == ["a", "c"]
+    assert len(pd.read_json(store.path, lines=True)) == 2
+
+
+def test_a_failing_trial_is_a_record_and_the_run_exits_nonzero(tmp_path, capsys):
+    store = str(tmp_path / "store")
+    # One observed policy cannot define an improvement: LfL raises, the trial is recorded as failed.
+    code, _ = run("run", "lfl-table1", "--store", store, "--no-progress", "--set", "learner.k=0")
+    assert code == 1
+    records = ResultsStore(store).records()
+    assert len(records) == 2 and all(r["status"] == "failed" for r in records)
+    assert "two observed policies" in records[0]["error"]

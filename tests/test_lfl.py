@@ -1,0 +1,88 @@
+import numpy as np
+import pytest
+
+from envs.datasets import ObservationDataset
+from envs.gridworld import lfl_gridworld
+from envs.learners import SPIConfig, run_learner
+from envs.tabular import soft_optimal_policy, soft_policy_improvement, soft_score, uniform_policy
+from methods.base import TaskInfo
+from methods.lfl import LfL, LfLConfig, inverted_improvement_rewards
+from tests.conftest import random_mdp
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_theorem2_recovers_the_soft_optimal_policy_on_random_stochastic_mdps(seed):
+    mdp, alpha = random_mdp(seed), 0.4
+    pi1 = np.random.default_rng(seed + 100).dirichlet(np.ones(mdp.n_actions), size=mdp.n_states)
+    pi2 = soft_policy_improvement(mdp, pi1, alpha)
+    r_bar = inverted_improvement_rewards(np.stack([pi1, pi2]), mdp.transitions, mdp.gamma, alpha)[0]
+    assert not np.allclose(r_bar, mdp.reward)  # a shaped reward, not the true one
+    np.testing.assert_allclose(soft_optimal_policy(mdp, alpha, r_bar), soft_optimal_policy(mdp, alpha), atol=1e-9)
+    # ... and it explains the observed improvement itself.
+    np.testing.assert_allclose(soft_policy_improvement(mdp, pi1, alpha, r_bar), pi2, atol=1e-9)
+
+
+def exact_fit(mdp, alpha, config, k=1):
+    policies, dataset = run_learner(mdp, alpha, SPIConfig(k=k), observation="policies", pairs_per_batch=1,
+                                    rng=np.random.default_rng(0))
+    info = TaskInfo("grid", mdp.gamma, mdp.n_states, mdp.n_actions, transitions=mdp.transitions)
+    return policies, LfL(config).fit(dataset, info, seed=0).reward.table
+
+
+@pytest.mark.parametrize("stochastic", [False, True])
+@pytest.mark.parametrize("form", ["state_action", "state_only"])
+def test_table1_observer_regret_is_zero(stochastic, form):
+    mdp, alpha = lfl_gridworld(stochastic=stochastic), 0.3
+    _, reward = exact_fit(mdp, alpha, LfLConfig(alpha_model=alpha, solver="exact", reward_form=form))
+    optimal = soft_score(mdp, soft_optimal_policy(mdp, alpha), alpha)
+    assert optimal - soft_score(mdp, soft_optimal_policy(mdp, alpha, reward), alpha) < 1e-9
+
+
+def test_state_only_regression_recovers_the_true_reward_up_to_a_constant():
+    """Section 4.3 on a deterministic MDP: r_bar_phi = r + c (Fig. 3, bottom)."""
+    mdp, alpha = lfl_gridworld(), 0.3
+    _, reward = exact_fit(mdp, alpha, LfLConfig(alpha_model=alpha, solver="exact", reward_form="state_only"))
+    offset = reward - mdp.reward
+    np.testing.assert_allclose(offset, offset[0, 0], atol=1e-8)
+
+
+def test_gradient_solver_reaches_the_least_squares_optimum():
+    """Algorithm 1's Adam regression and the exact least-squares solve agree on the observer."""
+    mdp, alpha = lfl_gridworld(), 0.3
+    optimal = soft_score(mdp, soft_optimal_policy(mdp, alpha), alpha)
+    _, reward = exact_fit(mdp, alpha, LfLConfig(alpha_model=alpha, solver="adam", reward_steps=3000,
+                                                reward_lr=0.1), k=3)
+    assert optimal - soft_score(mdp, soft_optimal_policy(mdp, alpha, reward), alpha) < 1e-3
+
+
+def test_algorithm1_from_trajectories_is_bit_for_bit_reproducible():
+    mdp, alpha = lfl_gridworld(), 0.3
+    info = TaskInfo("grid", mdp.gamma, mdp.n_states, mdp.n_actions)
+
+    def fit():
+        _, data = run_learner(mdp, alpha, SPIConfig(k=3), observation="trajectories", pairs_per_batch=500,
+                              rng=np.random.default_rng(7))
+        return LfL().fit(data, info, seed=3).reward.table
+
+    assert np.array_equal(fit(), fit())
+
+
+def test_algorithm1_with_plentiful_data_beats_the_learner():
+    """With long trajectories the policy estimates are accurate and the recovered reward's
+    soft-optimal policy beats the SPI learner's last policy (the paper's central claim)."""
+    mdp, alpha = lfl_gridworld(), 0.3
+    policies, data = run_learner(mdp, alpha, SPIConfig(k=3), observation="trajectories", pairs_per_batch=20000,
+                                 rng=np.random.default_rng(0))
+    info = TaskInfo("grid", mdp.gamma, mdp.n_states, mdp.n_actions)
+    reward = LfL(LfLConfig(policy_steps=200)).fit(data, info, seed=0).reward.table
+    observer = soft_score(mdp, soft_optimal_policy(mdp, alpha, reward), alpha)
+    assert observer > soft_score(mdp, policies[-1], alpha) + 0.5
+
+
+def test_bad_config_values_are_rejected():
+    with pytest.raises(ValueError, match="solver"):
+        LfLConfig(solver="newton")
+    with pytest.raises(ValueError, match="two observed policies"):
+        mdp = lfl_gridworld()
+        info = TaskInfo("grid", mdp.gamma, 25, 4, transitions=mdp.transitions)
+        LfL().fit(ObservationDataset(batches=(), policies=uniform_policy(25, 4)[None]), info, seed=0)
