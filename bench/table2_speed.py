@@ -39,17 +39,7 @@ def main() -> None:
         timings = pd.concat(rows)
     print(f"lfl-table2, 10 seeds (40 trials): wall {cold:.1f} s cold cache, {warm:.1f} s warm cache")
     print("seconds summed over trials, by learner and phase:")
-    print(timings.groupby(["run", "learner"])[["dataset_s", "fit_s", "evaluate_s", "total_s"]].sum().round(2)
-          .to_markdown() if hasattr(pd.DataFrame, "to_markdown") and _has_tabulate() else
-          timings.groupby(["run", "learner"])[["dataset_s", "fit_s", "evaluate_s", "total_s"]].sum().round(2))
-
-
-def _has_tabulate() -> bool:
-    try:
-        import tabulate  # noqa: F401
-        return True
-    except ImportError:
-        return False
+    print(timings.groupby(["run", "learner"])[["dataset_s", "fit_s", "evaluate_s", "total_s"]].sum().round(2))
 
 
 if __name__ == "__main__":

@@ -20,13 +20,18 @@ BACKENDS = ("serial", "ray")
 
 
 def run_serial(configs: list[dict[str, Any]], on_record: OnRecord, *, cache_dir: Path | None = None,
-               **_: Any) -> None:
+               cpus_per_trial: float = 1.0, **_: Any) -> None:
+    import torch
+
+    # Tabular trials are tiny: more torch threads only fight numpy's BLAS threads for the cores.
+    torch.set_num_threads(max(1, int(cpus_per_trial)))
     for config in configs:
         on_record(run_trial(config, cache_dir=cache_dir))
 
 
 def run_ray(configs: list[dict[str, Any]], on_record: OnRecord, *, cache_dir: Path | None = None,
             address: str | None = None, cpus_per_trial: float = 1.0) -> None:
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # no experiment banner: the CLI has its own progress bar
     import ray
     from ray import tune
 

@@ -35,13 +35,12 @@ def _task_variant(config_json: str) -> str:
 
 
 def table_lfl_table1(df: pd.DataFrame) -> str:
-    ref = PUBLISHED["lfl-table1"]
     out = []
     for variant, part in df.groupby(df["config"].map(_task_variant), sort=False):
         first = part.iloc[0]
         ref = PUBLISHED["lfl-table1"] if variant == "deterministic" else {}  # the paper has no stochastic row
         rows = [
-            ("optimal", "r", "pi*_soft", first.optimal_score, 0.0, ref["optimal"]),
+            ("optimal", "r", "pi*_soft", first.optimal_score, 0.0, ref.get("optimal", {})),
             ("learner", "r", "pi1", first.learner_first_score, first.optimal_score - first.learner_first_score,
              ref.get("learner_first", {})),
             ("learner", "r", "pi2", first.learner_last_score, first.optimal_score - first.learner_last_score,

@@ -6,18 +6,30 @@ alpha_model. Theorem 2 inverts one improvement pi_k -> pi_{k+1} into a shaped re
     r_k(s, a) = alpha ln pi_{k+1}(a|s) + alpha gamma E_{s'|s,a}[ KL(pi_k(.|s') || pi_{k+1}(.|s')) ]
 
 and Algorithm 1 fits one reward r_phi consistent with every improvement, each allowed its own
-shaping f_psi_k(s) - gamma E f_psi_k(s'):
+shaping f_psi_k(s) - gamma E f_psi_k(s') (Eq. 5):
 
     Alg. 1, lines 1-3    pi_theta_k   <- max likelihood of D_k with an entropy regulariser
-    Alg. 1, lines 4-6    divergences  <- tabular: KL computed exactly from pi_theta and P (sec. 6.3)
+    Alg. 1, lines 4-6    divergences  <- tabular: KL computed exactly from pi_theta and P_hat (sec. 6.3)
     Alg. 1, lines 7-9    r_phi        <- ln pi_phi fitted to D_K (reward initialisation; 0 steps in tabular)
     Alg. 1, lines 10-13  r_phi, psi_k <- minimise the consistency loss, Eq. (5)
 
-With the exact policies (the protocol of Table 1) lines 1-6 are skipped. Defaults are the
-values of the authors' tabular code where they differ from the text (the text's 10 Adam steps
-at lr 1e-3 barely move a tabular policy from uniform): cloning lr 0.5, reward lr 1.0, entropy
-regulariser 0.01; the regression sums over every (s, a) with the KL under the estimated
-dynamics, as in that code.
+With the exact policies (the protocol of Table 1) lines 1-3 are skipped.
+
+Defaults. alpha_model 0.7, 10 full-batch policy steps, 200 regression steps and the entropy
+regulariser are the paper's (sec. 6.3); the learning rates (0.5 for cloning, 1.0 for the reward)
+and the entropy weight 0.01 are the authors' tabular code's, because the text's Adam lr 1e-3 for
+10 steps barely moves a tabular policy from uniform. How the tabular regression weighs its
+residuals is not pinned down by the paper: Eq. (5) sums over observed pairs (weighting="visits"),
+the authors' code over every (s, a) alike (weighting="uniform"). Both let states or actions
+without data decide the observer's policy: an unvisited state's estimated policy is uniform, a
+target that claims every action there is equally good, and an unobserved (s, a) has made-up
+dynamics, so its reward is free to absorb any shaping. The defaults therefore weigh each residual
+by its state's visits in D_k and D_{k+1} plus a weak uniform prior weight (weighting="states",
+prior_weight), drop residuals of never-observed (s, a), and give reward entries that no residual
+constrains the lowest constrained reward (unseen="pessimistic": the observer stays where the
+data is). The regression is solved exactly (minimum-norm least squares; solver="adam" runs
+Algorithm 1's gradient steps instead, which drift along the loss's null space). `--set method.weighting=uniform --set method.prior_weight=0 --set method.unseen=model`
+restores the authors' code.
 """
 
 from __future__ import annotations
@@ -27,6 +39,8 @@ from typing import ClassVar
 
 import numpy as np
 import torch
+from scipy import sparse
+from scipy.sparse.linalg import lsqr
 
 from envs.datasets import ObservationDataset
 from methods.base import FitResult, IRLMethod, RecoveredReward, TaskInfo, estimate_transitions, transition_counts
@@ -46,20 +60,22 @@ class LfLConfig:
     # Alg. 1 lines 10-13: consistency regression
     reward_steps: int = 200
     reward_lr: float = 1.0
-    solver: str = "adam"  # "adam" (Algorithm 1's gradient steps) or "exact" (least squares)
-    # "uniform": every (s, a) alike (authors' code); "visits": the observed pairs n_k(s, a) (Eq. 5 as
-    # written); "states": every action of a state, weighted by the state's visits in D_k and D_k+1
-    weighting: str = "uniform"
+    solver: str = "exact"  # "exact" (minimum-norm least squares) or "adam" (Algorithm 1's gradient steps)
+    weighting: str = "states"  # "states", "visits" (Eq. 5 as written) or "uniform" (authors' code)
+    prior_weight: float = 20.0  # uniform weight added to every residual: a weak prior where data is scarce
+    unseen: str = "pessimistic"  # never-observed (s, a): "pessimistic" (drop, then lowest reward) or "model"
     reward_form: str = "state_action"  # or "state_only" (section 4.3)
 
     def __post_init__(self) -> None:
-        choices = {"solver": ("adam", "exact"), "weighting": ("uniform", "visits", "states"),
-                   "reward_form": ("state_action", "state_only")}
+        choices = {"solver": ("exact", "adam"), "weighting": ("states", "visits", "uniform"),
+                   "unseen": ("pessimistic", "model"), "reward_form": ("state_action", "state_only")}
         for key, valid in choices.items():
             if getattr(self, key) not in valid:
                 raise ValueError(f"method.{key} must be one of {', '.join(valid)}; got {getattr(self, key)!r}")
         if self.alpha_model <= 0:
             raise ValueError("method.alpha_model must be positive")
+        if self.prior_weight < 0:
+            raise ValueError("method.prior_weight must be non-negative")
 
 
 def inverted_improvement_rewards(policies: Array, transitions: Array, gamma: float, alpha: float) -> Array:
@@ -86,73 +102,74 @@ def fit_policies(counts_sa: Array, *, steps: int, lr: float, entropy_coef: float
     return torch.softmax(logits.detach(), dim=2).numpy()
 
 
-def consistency_problem(targets: Array, transitions: Array, gamma: float, weights: Array, state_only: bool):
-    """Eq. (5) on tables: residual_k(s,a) = r(s,a) + f_k(s) - gamma E f_k(s') - target_k(s,a)."""
-
-    def residuals(reward: torch.Tensor, potentials: torch.Tensor, P: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        r = reward[:, None] if state_only else reward
-        shaping = potentials[:, :, None] - gamma * torch.einsum("sat,kt->ksa", P, potentials)
-        return r[None] + shaping - t
-
-    return residuals
-
-
 def fit_consistent_reward(
-    targets: Array,
-    transitions: Array,
-    gamma: float,
-    weights: Array,
-    *,
-    state_only: bool,
-    init: Array | None,
-    solver: str,
-    steps: int,
-    lr: float,
+    targets: Array, transitions: Array, gamma: float, weights: Array, *, state_only: bool,
+    init: Array | None, solver: str, steps: int, lr: float,
 ) -> tuple[Array, float]:
-    """Alg. 1 lines 10-13: one reward and a shaping potential per improvement. Returns the
-    (S, A) reward (a state-only one broadcast over actions) and the final weighted loss."""
+    """Alg. 1 lines 10-13: minimise Eq. (5) on tables,
+
+        sum_k sum_{s,a} w_k(s,a) (r(s,a) + f_k(s) - gamma E_{s'|s,a} f_k(s') - target_k(s,a))^2,
+
+    over one reward and a shaping potential f_k per improvement. Returns the (S, A) reward (a
+    state-only one broadcast over actions) and the final loss."""
     n_k, n_s, n_a = targets.shape
     if solver == "exact":
-        reward = _least_squares_reward(targets, transitions, gamma, weights, state_only)
-        potentials = None
+        reward, potentials = _least_squares(targets, transitions, gamma, weights, state_only)
     else:
-        residuals = consistency_problem(targets, transitions, gamma, weights, state_only)
         P, t, w = (torch.as_tensor(x) for x in (transitions, targets, weights))
         start = np.zeros(n_s if state_only else (n_s, n_a)) if init is None else init
         reward_t = torch.tensor(start, requires_grad=True)
         potentials_t = torch.zeros((n_k, n_s), dtype=torch.float64, requires_grad=True)
         optimizer = torch.optim.Adam([reward_t, potentials_t], lr=lr)
         for _ in range(steps):
-            loss = (w * residuals(reward_t, potentials_t, P, t) ** 2).sum()
+            r = reward_t[:, None] if state_only else reward_t
+            shaping = potentials_t[:, :, None] - gamma * torch.einsum("sat,kt->ksa", P, potentials_t)
+            loss = (w * (r[None] + shaping - t) ** 2).sum()
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
         reward, potentials = reward_t.detach().numpy(), potentials_t.detach().numpy()
     r = np.repeat(reward[:, None], n_a, axis=1) if state_only else reward
-    shaped = r[None] if potentials is None else r[None] + potentials[:, :, None] - gamma * np.einsum(
-        "sat,kt->ksa", transitions, potentials)
-    loss = float((weights * (shaped - targets) ** 2).sum()) if potentials is not None else float("nan")
-    return r, loss
+    shaped = r[None] + potentials[:, :, None] - gamma * np.einsum("sat,kt->ksa", transitions, potentials)
+    return r, float((weights * (shaped - targets) ** 2).sum())
 
 
-def _least_squares_reward(targets: Array, transitions: Array, gamma: float, weights: Array, state_only: bool) -> Array:
-    """The exact minimiser of Eq. (5): one weighted linear least-squares problem."""
+def _least_squares(targets: Array, transitions: Array, gamma: float, weights: Array,
+                   state_only: bool) -> tuple[Array, Array]:
+    """The exact minimum-norm minimiser of Eq. (5), a sparse weighted linear least-squares problem.
+
+    Eq. (5) has a null space (r + shaping g, f_k - g under the estimated dynamics): gradient steps
+    drift along it, which changes the observer's policy wherever the estimated dynamics are wrong;
+    the minimum-norm solution (LSQR from zero) does not drift."""
     n_k, n_s, n_a = targets.shape
     n_r = n_s if state_only else n_s * n_a
-    rows = n_k * n_s * n_a
-    design = np.zeros((rows, n_r + n_k * n_s))
-    idx = np.arange(rows).reshape(n_k, n_s, n_a)
-    for k in range(n_k):
-        for s in range(n_s):
-            for a in range(n_a):
-                row = idx[k, s, a]
-                design[row, s if state_only else s * n_a + a] = 1.0
-                design[row, n_r + k * n_s + s] += 1.0
-                design[row, n_r + k * n_s: n_r + (k + 1) * n_s] -= gamma * transitions[s, a]
+    reward_block = sparse.csr_matrix(np.eye(n_s).repeat(n_a, axis=0) if state_only else np.eye(n_r))
+    shaping_block = sparse.csr_matrix(np.eye(n_s).repeat(n_a, axis=0) - gamma * transitions.reshape(n_s * n_a, n_s))
+    design = sparse.hstack([sparse.vstack([reward_block] * n_k), sparse.kron(sparse.identity(n_k), shaping_block)])
     sqrt_w = np.sqrt(weights.reshape(-1))
-    solution, *_ = np.linalg.lstsq(design * sqrt_w[:, None], targets.reshape(-1) * sqrt_w, rcond=None)
-    reward = solution[:n_r]
-    return reward if state_only else reward.reshape(n_s, n_a)
+    rows = sqrt_w > 0
+    design = (sparse.diags(sqrt_w) @ design).tocsr()[rows]
+    solution = lsqr(design, (targets.reshape(-1) * sqrt_w)[rows], atol=1e-12, btol=1e-12, iter_lim=100_000)[0]
+    reward = solution[:n_r] if state_only else solution[:n_r].reshape(n_s, n_a)
+    return reward, solution[n_r:].reshape(n_k, n_s)
+
+
+def regression_weights(cfg: LfLConfig, counts: Array | None, shape: tuple[int, ...]) -> Array:
+    """(K, S, A) weights of Eq. (5)'s residuals; see the module docstring."""
+    if counts is None:  # exact policies: every residual is exact
+        return np.ones(shape)
+    visits_sa = counts.sum(axis=3)  # (K+1, S, A)
+    if cfg.weighting == "visits":
+        weights = visits_sa[:-1]
+    elif cfg.weighting == "states":
+        visits = visits_sa.sum(axis=2)
+        weights = np.repeat((visits[:-1] + visits[1:])[:, :, None], shape[2], axis=2)
+    else:
+        weights = np.zeros(shape)
+    weights = weights + cfg.prior_weight if cfg.weighting != "uniform" else np.ones(shape)
+    if cfg.unseen == "pessimistic":
+        weights = weights * (visits_sa.sum(axis=0) > 0)[None]  # drop (s, a) whose dynamics were never seen
+    return weights
 
 
 class LfL(IRLMethod):
@@ -167,13 +184,11 @@ class LfL(IRLMethod):
         if not task.tabular:
             raise NotImplementedError("LfL's continuous form comes with the MuJoCo track")
         n_s, n_a = task.n_states, task.n_actions
-        if data.policies is not None:
-            # Exact protocol (Table 1): the policies are given, so are the dynamics.
-            policies = data.policies
-            counts = None
+        counts = None
+        if data.policies is not None:  # exact protocol (Table 1): policies given, and so must be P
             if task.transitions is None:
                 raise ValueError("the exact-policy protocol needs the dynamics (protocol.grant_dynamics=true)")
-            transitions = task.transitions
+            policies, transitions = data.policies, task.transitions
         else:
             counts = transition_counts(data, n_s, n_a)
             # Alg. 1 lines 1-3: target policies pi_theta_k by regularised maximum likelihood.
@@ -186,23 +201,24 @@ class LfL(IRLMethod):
 
         # Alg. 1 lines 4-6 (tabular): Theorem 2 targets with exact KL terms.
         targets = inverted_improvement_rewards(policies, transitions, task.gamma, cfg.alpha_model)
-        if cfg.weighting == "visits" and counts is not None:
-            weights = counts[:-1].sum(axis=3)  # Eq. (5) sums over the pairs observed in D_k
-        elif cfg.weighting == "states" and counts is not None:
-            visits = counts.sum(axis=(2, 3))  # (K+1, S)
-            weights = np.repeat((visits[:-1] + visits[1:])[:, :, None], n_a, axis=2)
-        else:
-            weights = np.ones_like(targets)
+        weights = regression_weights(cfg, counts, targets.shape)
 
-        # Alg. 1 lines 7-9: initialise r_phi = ln pi_phi by cloning the last batch.
+        # Alg. 1 lines 7-9: initialise r_phi = alpha_model ln pi_phi by cloning the last batch.
         init = None
         if cfg.reward_init_steps > 0 and counts is not None and cfg.reward_form == "state_action":
             last = fit_policies(counts[-1:].sum(axis=3), steps=cfg.reward_init_steps, lr=cfg.policy_lr,
                                 entropy_coef=cfg.entropy_coef)[0]
-            init = np.log(last)
+            init = cfg.alpha_model * np.log(last)
 
         # Alg. 1 lines 10-13: one reward consistent with every improvement, Eq. (5).
         reward, loss = fit_consistent_reward(
             targets, transitions, task.gamma, weights, state_only=cfg.reward_form == "state_only",
             init=init, solver=cfg.solver, steps=cfg.reward_steps, lr=cfg.reward_lr)
-        return FitResult(RecoveredReward(table=reward), diagnostics={"consistency_loss": loss})
+
+        constrained = np.broadcast_to(weights.sum(axis=0) > 0, reward.shape)
+        if cfg.reward_form == "state_only":
+            constrained = np.broadcast_to(constrained.any(axis=1, keepdims=True), reward.shape)
+        if cfg.unseen == "pessimistic" and constrained.any():
+            reward = np.where(constrained, reward, reward[constrained].min())
+        return FitResult(RecoveredReward(table=reward), diagnostics={
+            "consistency_loss": loss, "unconstrained_pairs": int((~constrained).sum())})

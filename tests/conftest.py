@@ -1,7 +1,11 @@
 import numpy as np
 import pytest
+import torch
 
 from envs.tabular import TabularMDP
+
+# The tests' tensors are tiny; extra threads only contend with numpy's BLAS on a 2-core machine.
+torch.set_num_threads(1)
 
 
 @pytest.fixture(autouse=True)

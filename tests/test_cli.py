@@ -62,6 +62,8 @@ def test_overrides_change_the_trial_id(tmp_path, capsys):
     records = ResultsStore(store).records()
     assert len(records) == 4 and len({r["trial_id"] for r in records}) == 4
     assert sum(r["config"]["task"]["stochastic"] for r in records) == 2
+    code, text = run("report", "--store", store)
+    assert code == 0 and "deterministic gridworld" in text and "stochastic gridworld" in text
 
 
 def test_store_survives_a_partial_record(tmp_path):
@@ -85,3 +87,14 @@ def test_a_failing_trial_is_a_record_and_the_run_exits_nonzero(tmp_path, capsys)
     records = ResultsStore(store).records()
     assert len(records) == 2 and all(r["status"] == "failed" for r in records)
     assert "two observed policies" in records[0]["error"]
+
+
+def test_ray_backend_gives_the_serial_backend_records(tmp_path, capsys):
+    serial, ray_store = str(tmp_path / "serial"), str(tmp_path / "ray")
+    assert run("run", "lfl-table1", "--store", serial, "--no-progress")[0] == 0
+    assert run("run", "lfl-table1", "--store", ray_store, "--no-progress", "--backend", "ray")[0] == 0
+    by_id = {r["trial_id"]: r for r in ResultsStore(serial).records()}
+    ray_records = ResultsStore(ray_store).records()
+    assert sorted(by_id) == sorted(r["trial_id"] for r in ray_records)
+    for record in ray_records:
+        assert record["metrics"] == by_id[record["trial_id"]]["metrics"]

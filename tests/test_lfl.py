@@ -67,16 +67,38 @@ def test_algorithm1_from_trajectories_is_bit_for_bit_reproducible():
     assert np.array_equal(fit(), fit())
 
 
-def test_algorithm1_with_plentiful_data_beats_the_learner():
-    """With long trajectories the policy estimates are accurate and the recovered reward's
-    soft-optimal policy beats the SPI learner's last policy (the paper's central claim)."""
+def test_consistency_regression_over_several_exact_improvements_recovers_the_optimum():
+    """Eq. (5) with one shaping per improvement: K=3 exact SPI steps, one consistent reward."""
+    mdp, alpha = lfl_gridworld(stochastic=True), 0.3
+    _, reward = exact_fit(mdp, alpha, LfLConfig(alpha_model=alpha), k=3)
+    optimal = soft_score(mdp, soft_optimal_policy(mdp, alpha), alpha)
+    assert optimal - soft_score(mdp, soft_optimal_policy(mdp, alpha, reward), alpha) < 1e-8
+
+
+def test_algorithm1_from_1000_pairs_beats_the_spi_learner():
+    """The paper's central claim on its own learner (Table 2, SPI row), over three seeds."""
     mdp, alpha = lfl_gridworld(), 0.3
-    policies, data = run_learner(mdp, alpha, SPIConfig(k=3), observation="trajectories", pairs_per_batch=20000,
-                                 rng=np.random.default_rng(0))
     info = TaskInfo("grid", mdp.gamma, mdp.n_states, mdp.n_actions)
-    reward = LfL(LfLConfig(policy_steps=200)).fit(data, info, seed=0).reward.table
-    observer = soft_score(mdp, soft_optimal_policy(mdp, alpha, reward), alpha)
-    assert observer > soft_score(mdp, policies[-1], alpha) + 0.5
+    gains = []
+    for seed in range(3):
+        policies, data = run_learner(mdp, alpha, SPIConfig(k=3), observation="trajectories",
+                                     pairs_per_batch=1000, rng=np.random.default_rng(seed))
+        reward = LfL().fit(data, info, seed=seed).reward.table
+        gains.append(soft_score(mdp, soft_optimal_policy(mdp, alpha, reward), alpha) - soft_score(mdp, policies[-1], alpha))
+    assert min(gains) > 0
+
+
+def test_pessimism_keeps_the_observer_on_observed_pairs():
+    """Reward entries no residual constrains get the lowest constrained reward."""
+    mdp, alpha = lfl_gridworld(), 0.3
+    _, data = run_learner(mdp, alpha, SPIConfig(k=3), observation="trajectories", pairs_per_batch=300,
+                          rng=np.random.default_rng(0))
+    fit = LfL().fit(data, TaskInfo("grid", mdp.gamma, 25, 4), seed=0)
+    seen = np.zeros((25, 4), dtype=bool)
+    for batch in data.batches:
+        seen[batch.observations, batch.actions] = True
+    assert fit.diagnostics["unconstrained_pairs"] == (~seen).sum() > 0
+    assert np.all(fit.reward.table[~seen] == fit.reward.table.min())
 
 
 def test_bad_config_values_are_rejected():
