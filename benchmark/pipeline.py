@@ -7,6 +7,7 @@ The method sees only the ObservationDataset and TaskInfo; the learner's true sco
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import platform
 import subprocess
@@ -128,23 +129,21 @@ def run_trial(config: dict[str, Any], *, cache_dir: Path | None = None) -> dict[
     return record
 
 
-_VERSIONS: dict[str, str] | None = None
-
-
+@functools.cache
 def versions() -> dict[str, str]:
-    global _VERSIONS
-    if _VERSIONS is None:
-        found = {"python": platform.python_version()}
-        for package in ("irlbench", "numpy", "scipy", "torch"):
-            try:
-                found[package] = metadata.version(package)
-            except metadata.PackageNotFoundError:
-                found[package] = "unknown"
+    """Package versions and the git commit of the code that produced a record."""
+    found = {"python": platform.python_version()}
+    for package in ("irlbench", "numpy", "scipy", "torch"):
         try:
-            found["git_commit"] = subprocess.run(
-                ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True,
-                timeout=5).stdout.strip() or "unknown"
-        except (OSError, subprocess.SubprocessError):
-            found["git_commit"] = "unknown"
-        _VERSIONS = found
-    return _VERSIONS
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            found[package] = "unknown"
+    here = Path(__file__).parent
+    try:
+        git = lambda *args: subprocess.run(["git", *args], cwd=here, capture_output=True, text=True,
+                                           timeout=5).stdout.strip()
+        found["git_commit"] = git("rev-parse", "HEAD") or "unknown"
+        found["git_dirty"] = str(bool(git("status", "--porcelain", "--untracked-files=no")))
+    except (OSError, subprocess.SubprocessError):
+        found["git_commit"] = "unknown"
+    return found
