@@ -131,7 +131,8 @@ def run_trial(config: dict[str, Any], *, cache_dir: Path | None = None) -> dict[
 
 @functools.cache
 def versions() -> dict[str, str]:
-    """Package versions and the git commit of the code that produced a record."""
+    """Package versions and the git commit of the code that produced a record (dirty: the
+    package code differs from that commit)."""
     found = {"python": platform.python_version()}
     for package in ("irlbench", "numpy", "scipy", "torch"):
         try:
@@ -143,7 +144,7 @@ def versions() -> dict[str, str]:
         git = lambda *args: subprocess.run(["git", *args], cwd=here, capture_output=True, text=True,
                                            timeout=5).stdout.strip()
         found["git_commit"] = git("rev-parse", "HEAD") or "unknown"
-        found["git_dirty"] = str(bool(git("status", "--porcelain", "--untracked-files=no")))
+        found["git_dirty"] = str(bool(git("status", "--porcelain", "--untracked-files=no", "--", ":/envs", ":/methods", ":/benchmark")))
     except (OSError, subprocess.SubprocessError):
         found["git_commit"] = "unknown"
     return found
