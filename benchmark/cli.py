@@ -19,7 +19,7 @@ from methods.registry import METHODS
 
 EXPORT_COLUMNS = ["suite", "label", "task", "learner", "method", "seed", "profile", "status", "score",
                   "learner_first_score", "learner_last_score", "optimal_score", "random_score", "regret",
-                  "normalized_score", "normalized_score_expert", "trial_id", "error"]
+                  "normalized_score", "normalized_score_expert", "epic_distance", "trial_id", "error"]
 
 
 class Parser(argparse.ArgumentParser):

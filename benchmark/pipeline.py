@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from benchmark.config import SECTIONS, ProtocolConfig, trial_id
+from benchmark.reward_distance import epic_distance
 from envs.datasets import ObservationDataset, ReferenceScores, load_or_generate
 from envs.learners import run_learner
 from envs.tabular import soft_optimal_policy, soft_score, uniform_policy
@@ -28,6 +29,8 @@ from methods.base import FitResult, TaskInfo
 from methods.registry import METHODS
 
 SEED_STREAMS = {"dataset": 0, "method": 1}
+# Undefined, not failed: normalization when the learner did not change, EPIC for a pure-shaping reward.
+NAN_ALLOWED = {"normalized_score", "epic_distance"}
 
 
 def section_config(config: dict[str, Any], section: str):
@@ -66,8 +69,9 @@ def observe_learner(config: dict[str, Any], task: TabularTask,
 
 def task_info(task: TabularTask, protocol: ProtocolConfig) -> TaskInfo:
     mdp = task.mdp
-    return TaskInfo(name=task.name, gamma=mdp.gamma, n_states=mdp.n_states, n_actions=mdp.n_actions,
-                    transitions=mdp.transitions if protocol.grant_dynamics else None)
+    return TaskInfo(name=task.name, gamma=mdp.gamma, alpha=task.alpha, n_states=mdp.n_states,
+                    n_actions=mdp.n_actions, transitions=mdp.transitions if protocol.grant_dynamics else None,
+                    features=mdp.features)
 
 
 def evaluate(task: TabularTask, fit: FitResult, reference: ReferenceScores) -> dict[str, float]:
@@ -87,6 +91,7 @@ def evaluate(task: TabularTask, fit: FitResult, reference: ReferenceScores) -> d
         "normalized_score": (score - first) / (last - first) if last != first else math.nan,
         "normalized_score_expert": (score - reference.random) / (reference.optimal - reference.random),
     }
+    metrics["epic_distance"] = epic_distance(fit.reward.table, mdp.reward, mdp.transitions, mdp.gamma)
     if fit.policy is not None:
         metrics["method_policy_score"] = soft_score(mdp, fit.policy, alpha)
     return metrics
@@ -117,7 +122,7 @@ def run_trial(config: dict[str, Any], *, cache_dir: Path | None = None) -> dict[
         record["metrics"] = evaluate(task, fit, reference)
         timings["evaluate_s"] = time.perf_counter() - tick
         record["diagnostics"] = {k: v for k, v in fit.diagnostics.items() if isinstance(v, (int, float, str))}
-        if not all(math.isfinite(v) for k, v in record["metrics"].items() if k != "normalized_score"):
+        if not all(math.isfinite(v) for k, v in record["metrics"].items() if k not in NAN_ALLOWED):
             raise FloatingPointError(f"non-finite metrics: {record['metrics']}")
     except Exception as error:  # a failed trial is a record, and the sweep goes on
         record["status"] = "failed"

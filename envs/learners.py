@@ -69,7 +69,20 @@ class RandomImprovementsConfig:
         return self.n_observed - 1
 
 
-LearnerConfig = SPIConfig | SVIConfig | QLearningConfig | RandomImprovementsConfig
+@dataclass(frozen=True)
+class ExpertConfig:
+    """A converged expert (standard IRL's demonstrator): the soft-optimal policy, observed for
+    n_batches batches (K = n_batches - 1 'improvements' that change nothing)."""
+
+    name: ClassVar[str] = "expert"
+    n_batches: int = 1
+
+    @property
+    def k(self) -> int:
+        return self.n_batches - 1
+
+
+LearnerConfig = SPIConfig | SVIConfig | QLearningConfig | RandomImprovementsConfig | ExpertConfig
 
 
 def sample_stream(mdp: TabularMDP, policy: Array, n: int, rng: np.random.Generator) -> Batch:
@@ -115,6 +128,10 @@ def random_improvement_policies(
     return np.stack([(1.0 - w) * uniform + w * optimal for w in weights])
 
 
+def expert_policies(mdp: TabularMDP, alpha: float, config: ExpertConfig, rng: np.random.Generator) -> Array:
+    return np.repeat(soft_optimal_policy(mdp, alpha)[None], config.n_batches, axis=0)
+
+
 def q_learning_run(
     mdp: TabularMDP, alpha: float, config: QLearningConfig, pairs_per_batch: int, rng: np.random.Generator
 ) -> tuple[Array, tuple[Batch, ...]]:
@@ -136,12 +153,13 @@ def q_learning_run(
 PolicySequence = Callable[[TabularMDP, float, LearnerConfig, np.random.Generator], Array]
 
 LEARNERS: dict[str, type] = {
-    cfg.name: cfg for cfg in (SPIConfig, SVIConfig, QLearningConfig, RandomImprovementsConfig)
+    cfg.name: cfg for cfg in (SPIConfig, SVIConfig, QLearningConfig, RandomImprovementsConfig, ExpertConfig)
 }
 _POLICY_SEQUENCES: dict[str, PolicySequence] = {
     "spi": spi_policies,
     "svi": svi_policies,
     "random_improvements": random_improvement_policies,
+    "expert": expert_policies,
 }
 
 

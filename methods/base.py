@@ -18,20 +18,25 @@ from envs.datasets import ObservationDataset
 Array = np.ndarray
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TaskInfo:
     """What the observer knows about a task.
 
+    alpha: the entropy weight of the task's soft objective (part of the problem statement: the
+    observer is scored with it).
     n_states / n_actions: set for tabular tasks (observations and actions are indices).
     transitions: the true (S, A, S) dynamics when the protocol grants them, else None.
+    features: (S, A, F) reward features of the task (a basis, not the reward), where it has them.
     observation_shape / action_shape: for continuous tasks.
     """
 
     name: str
     gamma: float
+    alpha: float = 0.0
     n_states: int | None = None
     n_actions: int | None = None
     transitions: Array | None = None
+    features: Array | None = None
     observation_shape: tuple[int, ...] = ()
     action_shape: tuple[int, ...] = ()
 

@@ -4,5 +4,6 @@ from __future__ import annotations
 
 from methods.base import IRLMethod
 from methods.lfl import LfL
+from methods.maxent import MaxEntIRL
 
-METHODS: dict[str, type[IRLMethod]] = {cls.name: cls for cls in (LfL,)}
+METHODS: dict[str, type[IRLMethod]] = {cls.name: cls for cls in (LfL, MaxEntIRL)}

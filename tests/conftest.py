@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from envs.tabular import TabularMDP
+from methods.base import TaskInfo
 
 # The tests' tensors are tiny; extra threads only contend with numpy's BLAS on a 2-core machine.
 torch.set_num_threads(1)
@@ -21,3 +22,9 @@ def random_mdp(seed: int, n_states: int = 6, n_actions: int = 3, gamma: float = 
     reward = rng.normal(size=(n_states, n_actions))
     start = rng.dirichlet(np.ones(n_states))
     return TabularMDP(transitions, reward, gamma, start)
+
+
+def grid_info(mdp: TabularMDP, alpha: float = 0.3, **granted) -> TaskInfo:
+    """What an observer knows of a tabular task; `granted` adds transitions or features."""
+    return TaskInfo(name="grid", gamma=mdp.gamma, alpha=alpha, n_states=mdp.n_states, n_actions=mdp.n_actions,
+                    **granted)

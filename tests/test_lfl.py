@@ -5,9 +5,8 @@ from envs.datasets import ObservationDataset
 from envs.gridworld import lfl_gridworld
 from envs.learners import SPIConfig, run_learner
 from envs.tabular import soft_optimal_policy, soft_policy_improvement, soft_score, uniform_policy
-from methods.base import TaskInfo
 from methods.lfl import LfL, LfLConfig, inverted_improvement_rewards
-from tests.conftest import random_mdp
+from tests.conftest import grid_info, random_mdp
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -25,7 +24,7 @@ def test_theorem2_recovers_the_soft_optimal_policy_on_random_stochastic_mdps(see
 def exact_fit(mdp, alpha, config, k=1):
     policies, dataset = run_learner(mdp, alpha, SPIConfig(k=k), observation="policies", pairs_per_batch=1,
                                     rng=np.random.default_rng(0))
-    info = TaskInfo("grid", mdp.gamma, mdp.n_states, mdp.n_actions, transitions=mdp.transitions)
+    info = grid_info(mdp, transitions=mdp.transitions)
     return policies, LfL(config).fit(dataset, info, seed=0).reward.table
 
 
@@ -57,7 +56,7 @@ def test_gradient_solver_reaches_the_least_squares_optimum():
 
 def test_algorithm1_from_trajectories_is_bit_for_bit_reproducible():
     mdp, alpha = lfl_gridworld(), 0.3
-    info = TaskInfo("grid", mdp.gamma, mdp.n_states, mdp.n_actions)
+    info = grid_info(mdp)
 
     def fit():
         _, data = run_learner(mdp, alpha, SPIConfig(k=3), observation="trajectories", pairs_per_batch=500,
@@ -78,7 +77,7 @@ def test_consistency_regression_over_several_exact_improvements_recovers_the_opt
 def test_algorithm1_from_1000_pairs_beats_the_spi_learner():
     """The paper's central claim on its own learner (Table 2, SPI row), over three seeds."""
     mdp, alpha = lfl_gridworld(), 0.3
-    info = TaskInfo("grid", mdp.gamma, mdp.n_states, mdp.n_actions)
+    info = grid_info(mdp)
     gains = []
     for seed in range(3):
         policies, data = run_learner(mdp, alpha, SPIConfig(k=3), observation="trajectories",
@@ -93,7 +92,7 @@ def test_pessimism_keeps_the_observer_on_observed_pairs():
     mdp, alpha = lfl_gridworld(), 0.3
     _, data = run_learner(mdp, alpha, SPIConfig(k=3), observation="trajectories", pairs_per_batch=300,
                           rng=np.random.default_rng(0))
-    fit = LfL().fit(data, TaskInfo("grid", mdp.gamma, 25, 4), seed=0)
+    fit = LfL().fit(data, grid_info(mdp), seed=0)
     seen = np.zeros((25, 4), dtype=bool)
     for batch in data.batches:
         seen[batch.observations, batch.actions] = True
@@ -106,5 +105,5 @@ def test_bad_config_values_are_rejected():
         LfLConfig(solver="newton")
     with pytest.raises(ValueError, match="two observed policies"):
         mdp = lfl_gridworld()
-        info = TaskInfo("grid", mdp.gamma, 25, 4, transitions=mdp.transitions)
+        info = grid_info(mdp, transitions=mdp.transitions)
         LfL().fit(ObservationDataset(batches=(), policies=uniform_policy(25, 4)[None]), info, seed=0)
