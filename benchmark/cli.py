@@ -95,7 +95,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     df = store.frame()
     df = df[df.trial_id.isin(ids)]
     print(reports.summary(df))
-    failed = int((df.status != "ok").sum())
+    failed = int((df.status == "failed").sum())
     if failed:
         print(f"{failed} trial(s) failed; `irlbench export` shows their errors", file=sys.stderr)
     return 1 if failed else 0

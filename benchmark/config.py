@@ -83,8 +83,17 @@ def load_suite(name: str) -> Suite:
         seeds=int(data.get("seeds", 1)),
         layout=data.get("layout", "generic"),
         defaults=data.get("defaults", {}),
-        cells=tuple(data.get("cells", [{}])),
+        cells=tuple(matrix_cells(data.get("matrix", {}), data.get("cells", [{}]))),
     )
+
+
+def matrix_cells(matrix: dict[str, list[dict]], cells: list[dict]) -> list[dict]:
+    """Cells x the cartesian product of the matrix's per-section presets, e.g.
+    [matrix] method = [{name = "lfl"}, {name = "maxent"}], learner = [{name = "spi", k = 3}, ...]."""
+    out = [dict(cell) for cell in cells]
+    for section, presets in matrix.items():
+        out = [deep_merge(cell, {section: preset}) for cell in out for preset in presets]
+    return out
 
 
 def parse_override(text: str) -> tuple[str, Any]:

@@ -25,7 +25,7 @@ from envs.datasets import ObservationDataset, ReferenceScores, load_or_generate
 from envs.learners import run_learner
 from envs.tabular import soft_optimal_policy, soft_score, uniform_policy
 from envs.tasks import TabularTask, build_task
-from methods.base import FitResult, TaskInfo
+from methods.base import FitResult, NotApplicable, TaskInfo
 from methods.registry import METHODS
 
 SEED_STREAMS = {"dataset": 0, "method": 1}
@@ -71,7 +71,7 @@ def task_info(task: TabularTask, protocol: ProtocolConfig) -> TaskInfo:
     mdp = task.mdp
     return TaskInfo(name=task.name, gamma=mdp.gamma, alpha=task.alpha, n_states=mdp.n_states,
                     n_actions=mdp.n_actions, transitions=mdp.transitions if protocol.grant_dynamics else None,
-                    features=mdp.features)
+                    features=mdp.features, start=mdp.start)
 
 
 def evaluate(task: TabularTask, fit: FitResult, reference: ReferenceScores) -> dict[str, float]:
@@ -124,6 +124,9 @@ def run_trial(config: dict[str, Any], *, cache_dir: Path | None = None) -> dict[
         record["diagnostics"] = {k: v for k, v in fit.diagnostics.items() if isinstance(v, (int, float, str))}
         if not all(math.isfinite(v) for k, v in record["metrics"].items() if k not in NAN_ALLOWED):
             raise FloatingPointError(f"non-finite metrics: {record['metrics']}")
+    except NotApplicable as reason:  # a cell the method cannot fill: finished, shown as n/a
+        record["status"] = "n/a"
+        record["error"] = str(reason)
     except Exception as error:  # a failed trial is a record, and the sweep goes on
         record["status"] = "failed"
         record["error"] = f"{type(error).__name__}: {error}"

@@ -83,17 +83,58 @@ def table_generic(df: pd.DataFrame) -> str:
         pivot.reset_index())
 
 
-LAYOUTS = {"lfl-table1": table_lfl_table1, "lfl-table2": table_lfl_table2}
+def _matrix(df: pd.DataFrame, metric: str, learners: list[str], notes: dict[str, int]) -> pd.DataFrame:
+    """Methods x learners, each cell mean ± std (n) of `metric`, or n/a with a footnote number."""
+    rows = []
+    for method in sorted(df.method.unique()):
+        row = {"method": method}
+        for learner in learners:
+            cell = df[(df.method == method) & (df.learner == learner)]
+            ok = cell[cell.status == "ok"][metric]
+            if len(ok):
+                row[learner] = f"{mean_std(ok)} ({len(ok)})"
+            elif len(cell):
+                reason = str(cell.error.iloc[0])
+                row[learner] = f"n/a [{notes.setdefault(reason, len(notes) + 1)}]"
+            else:
+                row[learner] = ""
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def table_leaderboard(df: pd.DataFrame) -> str:
+    """One table per protocol: the learner's sequence (LfL normalization: 0 = first observed
+    policy, 1 = last) and expert demonstrations (imitation's: 0 = uniform policy, 1 = optimal)."""
+    order = lambda names: sorted(names, key=lambda n: GRID_LEARNER_ORDER.index(n) if n in GRID_LEARNER_ORDER else 99)
+    sequence = order([n for n in df.learner.unique() if n != "expert"])
+    notes: dict[str, int] = {}
+    parts = []
+    if sequence:
+        parts.append("### Learning from a learner: normalized score (0 = first observed policy, 1 = last), "
+                     "mean ± std (n)\n\n" + markdown(_matrix(df, "normalized_score", sequence, notes)))
+    if "expert" in df.learner.unique():
+        parts.append("### Expert demonstrations: normalized score (0 = uniform policy, 1 = optimal), mean ± std (n)"
+                     "\n\n" + markdown(_matrix(df, "normalized_score_expert", ["expert"], notes)))
+    parts.append("### EPIC distance to the true reward (0 = equal up to shaping and scale), mean ± std (n)\n\n"
+                 + markdown(_matrix(df, "epic_distance", sequence + (["expert"] if "expert" in df.learner.unique()
+                                                                      else []), notes)))
+    if notes:
+        parts.append("\n".join(f"[{i}] n/a: {reason}" for reason, i in notes.items()))
+    return "\n\n".join(parts)
+
+
+LAYOUTS = {"lfl-table1": table_lfl_table1, "lfl-table2": table_lfl_table2, "leaderboard": table_leaderboard}
 
 
 def report(df: pd.DataFrame, layout_of: dict[str, str]) -> str:
     """One section per suite present in `df` (records with status ok)."""
     sections = []
     for suite, part in df.groupby("suite", sort=True):
-        ok = part[part.status == "ok"]
-        failed = len(part) - len(ok)
+        layout = layout_of.get(suite, "")
+        failed = int((part.status == "failed").sum())
         header = f"## {suite}" + (f" ({failed} failed trial(s) left out)" if failed else "")
-        body = LAYOUTS.get(layout_of.get(suite, ""), table_generic)(ok) if len(ok) else "no finished trials"
+        shown = part[part.status != "failed"] if layout == "leaderboard" else part[part.status == "ok"]
+        body = LAYOUTS.get(layout, table_generic)(shown) if len(shown) else "no finished trials"
         sections.append(f"{header}\n\n{body}")
     return "\n\n".join(sections)
 

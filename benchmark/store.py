@@ -40,7 +40,8 @@ class ResultsStore:
         return list(latest.values())
 
     def finished_ids(self) -> set[str]:
-        return {r["trial_id"] for r in self.records() if r.get("status") == "ok"}
+        """Trials that need no rerun: finished, or not applicable (failed ones are retried)."""
+        return {r["trial_id"] for r in self.records() if r.get("status") in ("ok", "n/a")}
 
     def append(self, records: Iterable[dict[str, Any]]) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)

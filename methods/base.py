@@ -18,6 +18,10 @@ from envs.datasets import ObservationDataset
 Array = np.ndarray
 
 
+class NotApplicable(Exception):
+    """Raised by fit when a method cannot apply to this data or task (the reason is reported)."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class TaskInfo:
     """What the observer knows about a task.
@@ -27,6 +31,7 @@ class TaskInfo:
     n_states / n_actions: set for tabular tasks (observations and actions are indices).
     transitions: the true (S, A, S) dynamics when the protocol grants them, else None.
     features: (S, A, F) reward features of the task (a basis, not the reward), where it has them.
+    start: (S,) start-state distribution (every observed stream begins there).
     observation_shape / action_shape: for continuous tasks.
     """
 
@@ -37,6 +42,7 @@ class TaskInfo:
     n_actions: int | None = None
     transitions: Array | None = None
     features: Array | None = None
+    start: Array | None = None
     observation_shape: tuple[int, ...] = ()
     action_shape: tuple[int, ...] = ()
 

@@ -43,7 +43,7 @@ from scipy import sparse
 from scipy.sparse.linalg import lsqr
 
 from envs.datasets import ObservationDataset
-from methods.base import FitResult, IRLMethod, RecoveredReward, TaskInfo, estimate_transitions, transition_counts
+from methods.base import FitResult, IRLMethod, NotApplicable, RecoveredReward, TaskInfo, estimate_transitions, transition_counts
 
 Array = np.ndarray
 
@@ -197,7 +197,7 @@ class LfL(IRLMethod):
             # Dynamics for the KL and shaping terms: given by the protocol, or counted (sec. 6.3).
             transitions = task.transitions if task.transitions is not None else estimate_transitions(counts)
         if len(policies) < 2:
-            raise ValueError("LfL needs at least two observed policies (one improvement)")
+            raise NotApplicable("LfL needs at least two observed policies (one improvement)")
 
         # Alg. 1 lines 4-6 (tabular): Theorem 2 targets with exact KL terms.
         targets = inverted_improvement_rewards(policies, transitions, task.gamma, cfg.alpha_model)

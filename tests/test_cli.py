@@ -81,12 +81,23 @@ def test_store_survives_a_partial_record(tmp_path):
 
 def test_a_failing_trial_is_a_record_and_the_run_exits_nonzero(tmp_path, capsys):
     store = str(tmp_path / "store")
-    # One observed policy cannot define an improvement: LfL raises, the trial is recorded as failed.
-    code, _ = run("run", "lfl-table1", "--store", store, "--no-progress", "--set", "learner.k=0")
+    # Exact policies without the dynamics: LfL raises, the trial is recorded as failed.
+    code, _ = run("run", "lfl-table1", "--store", store, "--no-progress", "--set", "protocol.grant_dynamics=false")
     assert code == 1
     records = ResultsStore(store).records()
     assert len(records) == 2 and all(r["status"] == "failed" for r in records)
-    assert "two observed policies" in records[0]["error"]
+    assert "needs the dynamics" in records[0]["error"]
+
+
+def test_a_cell_the_method_cannot_fill_is_n_a_with_its_reason(tmp_path, capsys):
+    store = str(tmp_path / "store")
+    # One observed policy cannot define an improvement: not a failure, a cell LfL cannot fill.
+    code, _ = run("run", "lfl-table1", "--store", store, "--no-progress", "--set", "learner.k=0")
+    assert code == 0
+    records = ResultsStore(store).records()
+    assert all(r["status"] == "n/a" and "two observed policies" in r["error"] for r in records)
+    run("run", "lfl-table1", "--store", store, "--no-progress", "--set", "learner.k=0")
+    assert "0 to run" in capsys.readouterr().err
 
 
 def test_ray_backend_gives_the_serial_backend_records(tmp_path, capsys):
@@ -98,3 +109,14 @@ def test_ray_backend_gives_the_serial_backend_records(tmp_path, capsys):
     assert sorted(by_id) == sorted(r["trial_id"] for r in ray_records)
     for record in ray_records:
         assert record["metrics"] == by_id[record["trial_id"]]["metrics"]
+
+
+def test_suite_matrix_expands_to_the_cartesian_product():
+    from benchmark.config import matrix_cells
+
+    cells = matrix_cells({"method": [{"name": "lfl"}, {"name": "maxent"}],
+                          "learner": [{"name": "spi", "k": 3}, {"name": "svi"}, {"name": "expert"}]},
+                         [{"label": "a"}])
+    assert len(cells) == 6 and all(c["label"] == "a" for c in cells)
+    assert {(c["method"]["name"], c["learner"]["name"]) for c in cells} == {
+        (m, l) for m in ("lfl", "maxent") for l in ("spi", "svi", "expert")}

@@ -5,6 +5,7 @@ from envs.datasets import ObservationDataset
 from envs.gridworld import lfl_gridworld
 from envs.learners import SPIConfig, run_learner
 from envs.tabular import soft_optimal_policy, soft_policy_improvement, soft_score, uniform_policy
+from methods.base import NotApplicable
 from methods.lfl import LfL, LfLConfig, inverted_improvement_rewards
 from tests.conftest import grid_info, random_mdp
 
@@ -103,7 +104,7 @@ def test_pessimism_keeps_the_observer_on_observed_pairs():
 def test_bad_config_values_are_rejected():
     with pytest.raises(ValueError, match="solver"):
         LfLConfig(solver="newton")
-    with pytest.raises(ValueError, match="two observed policies"):
+    with pytest.raises(NotApplicable, match="two observed policies"):
         mdp = lfl_gridworld()
         info = grid_info(mdp, transitions=mdp.transitions)
         LfL().fit(ObservationDataset(batches=(), policies=uniform_policy(25, 4)[None]), info, seed=0)
