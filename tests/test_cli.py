@@ -17,7 +17,7 @@ def run(*argv) -> tuple[int, str]:
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["run", "no-such-suite"], "valid: lfl-table1, lfl-table2"),
+    (["run", "no-such-suite"], "valid: gridworld, lfl-table1, lfl-table2"),
     (["run", "lfl-table1", "--set", "method.name=nope"], "unknown method 'nope' (valid: lfl, maxent"),
     (["run", "lfl-table1", "--set", "task.name=maze"], "unknown task 'maze'"),
     (["run", "lfl-table2", "--set", "learner.name=sarsa"], "unknown learner 'sarsa'"),
