@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 PUBLISHED = tomllib.loads((Path(__file__).parent / "published.toml").read_text())
-GRID_LEARNER_ORDER = ["spi", "svi", "q_learning", "random_improvements"]
+GRID_LEARNER_ORDER = ["spi", "svi", "q_learning", "random_improvements", "gpomdp"]
 
 
 def mean_std(values: pd.Series, digits: int = 2) -> str:

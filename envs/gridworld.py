@@ -26,24 +26,31 @@ def state_index(x: int, y: int) -> int:
     return x * SIZE + y
 
 
-def lfl_gridworld(*, stochastic: bool = False, slip: float = 0.3, gamma: float = GAMMA) -> TabularMDP:
-    """The gridworld as a TabularMDP with one-hot state reward features (S, A, S)."""
+def grid_transitions(*, reset_cells, stochastic: bool, slip: float) -> np.ndarray:
+    """(S, A, S) moves on the 5x5 grid, clipped at the walls; every action of a reset cell leads
+    to the start (0,0). The stochastic variant mixes `slip` of a uniformly random move."""
     n_states, n_actions = SIZE * SIZE, MOVES.shape[1]
     moves = np.zeros((n_states, n_actions, n_states))
     for x in range(SIZE):
         for y in range(SIZE):
             s = state_index(x, y)
             for a in range(n_actions):
-                if (x, y) in RESET_CELLS:
+                if (x, y) in reset_cells:
                     moves[s, a, state_index(0, 0)] = 1.0
                     continue
                 nx = min(max(x + MOVES[0, a], 0), SIZE - 1)
                 ny = min(max(y + MOVES[1, a], 0), SIZE - 1)
                 moves[s, a, state_index(nx, ny)] = 1.0
-    transitions = moves
-    if stochastic:
-        random_move = moves.mean(axis=1, keepdims=True)  # a uniformly random action's outcome
-        transitions = (1.0 - slip) * moves + slip * np.broadcast_to(random_move, moves.shape)
+    if not stochastic:
+        return moves
+    random_move = moves.mean(axis=1, keepdims=True)  # a uniformly random action's outcome
+    return (1.0 - slip) * moves + slip * np.broadcast_to(random_move, moves.shape)
+
+
+def lfl_gridworld(*, stochastic: bool = False, slip: float = 0.3, gamma: float = GAMMA) -> TabularMDP:
+    """The gridworld as a TabularMDP with one-hot state reward features (S, A, S)."""
+    n_states, n_actions = SIZE * SIZE, MOVES.shape[1]
+    transitions = grid_transitions(reset_cells=RESET_CELLS, stochastic=stochastic, slip=slip)
     state_reward = np.full(n_states, DEFAULT_REWARD)
     for (x, y), value in CELL_REWARDS.items():
         state_reward[state_index(x, y)] = value

@@ -13,6 +13,7 @@ from typing import Callable, ClassVar
 import numpy as np
 
 from envs.datasets import Batch, ObservationDataset
+from envs.gpomdp import GPOMDPConfig, gpomdp_policies
 from envs.tabular import (
     TabularMDP,
     boltzmann,
@@ -82,7 +83,7 @@ class ExpertConfig:
         return self.n_batches - 1
 
 
-LearnerConfig = SPIConfig | SVIConfig | QLearningConfig | RandomImprovementsConfig | ExpertConfig
+LearnerConfig = SPIConfig | SVIConfig | QLearningConfig | RandomImprovementsConfig | ExpertConfig | GPOMDPConfig
 
 
 def sample_stream(mdp: TabularMDP, policy: Array, n: int, rng: np.random.Generator) -> Batch:
@@ -153,13 +154,15 @@ def q_learning_run(
 PolicySequence = Callable[[TabularMDP, float, LearnerConfig, np.random.Generator], Array]
 
 LEARNERS: dict[str, type] = {
-    cfg.name: cfg for cfg in (SPIConfig, SVIConfig, QLearningConfig, RandomImprovementsConfig, ExpertConfig)
+    cfg.name: cfg for cfg in (SPIConfig, SVIConfig, QLearningConfig, RandomImprovementsConfig, ExpertConfig,
+                              GPOMDPConfig)
 }
 _POLICY_SEQUENCES: dict[str, PolicySequence] = {
     "spi": spi_policies,
     "svi": svi_policies,
     "random_improvements": random_improvement_policies,
     "expert": expert_policies,
+    "gpomdp": gpomdp_policies,
 }
 
 

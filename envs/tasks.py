@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from envs.gridworld import ALPHA, GAMMA, lfl_gridworld
+from envs.patchgrid import patch_gridworld
 from envs.tabular import TabularMDP
 
 
@@ -28,6 +29,15 @@ class GridworldConfig:
 
 
 @dataclass(frozen=True)
+class PatchGridConfig(GridworldConfig):
+    """LOGEL's colour-patch gridworld (one-hot colour features, w = [R, V, N, P, G] = [0, -5, -1, -3, 7]);
+    reset_centre adds the centre reset that the authors' tables have but their simulator does not."""
+
+    name: ClassVar[str] = "patch-gridworld"
+    reset_centre: bool = False
+
+
+@dataclass(frozen=True)
 class TabularTask:
     name: str
     mdp: TabularMDP
@@ -39,7 +49,14 @@ def build_gridworld(config: GridworldConfig) -> TabularTask:
     return TabularTask(config.name, mdp, config.alpha)
 
 
-TASKS: dict[str, tuple[type, object]] = {GridworldConfig.name: (GridworldConfig, build_gridworld)}
+def build_patch_gridworld(config: PatchGridConfig) -> TabularTask:
+    mdp = patch_gridworld(stochastic=config.stochastic, slip=config.slip, gamma=config.gamma,
+                          reset_centre=config.reset_centre)
+    return TabularTask(config.name, mdp, config.alpha)
+
+
+TASKS: dict[str, tuple[type, object]] = {GridworldConfig.name: (GridworldConfig, build_gridworld),
+                                         PatchGridConfig.name: (PatchGridConfig, build_patch_gridworld)}
 
 
 def build_task(config) -> TabularTask:

@@ -1,0 +1,290 @@
+"""Adversarial imitation: GAIL (Ho & Ermon 2016) and AIRL (Fu, Luo & Levine 2018), via `imitation`.
+
+Both train a generator policy pi (here stable-baselines3 PPO) against a discriminator D that tells
+the demonstrator's transitions (label 1) from the generator's (label 0):
+
+    repeat for total_timesteps / (n_envs * n_steps) rounds:
+        roll out pi in the simulator for n_envs * n_steps steps, rewarded by the current reward net
+        one PPO update of pi on those steps
+        n_disc_updates_per_round steps of Adam on the logistic loss of D:
+            demonstrator batch (s, a, s') vs an equally large batch from the generator's last rollouts
+
+    GAIL:  logit D(s, a)       = L_theta(s, a)                    (an MLP on one-hot s, a)
+           generator reward    = -log(1 - D) = softplus(L_theta)
+    AIRL:  logit D(s, a, s')   = f(s, a, s') - log pi(a|s),   f = g_theta(s) + gamma h_phi(s') - h_phi(s)
+           generator reward    = f; the disentangled reward is g_theta (state-only, AIRL section 5)
+
+The implementations are imitation 1.0.1's (GAIL, AIRL, BasicRewardNet, BasicShapedRewardNet); this
+module converts the observer's data and the tabular task into their types and reads out tables:
+
+* Demonstrations: the last `demo_batches` batches, as imitation Transitions (dones all False: the
+  observed stream is continuing). States and actions are Discrete indices; imitation's reward nets
+  and SB3's policies one-hot encode them (stable_baselines3.common.preprocessing.preprocess_obs).
+* Simulator: TabularEnv over the granted dynamics with an all-zero reward (the true reward is never
+  used; imitation replaces it with the learned one anyway), started from task.start (state 0 when
+  the task does not say), episodes truncated after max_episode_steps.
+* Recovered reward, an (S, A) table in the units of the task's soft objective (entropy weight alpha):
+  AIRL: alpha * g_theta(s). At AIRL's optimum f = log pi_E(a|s) = (Q*_soft - V*_soft) / alpha_E,
+        i.e. the discriminator measures rewards in nats (entropy weight 1); multiplying by alpha
+        converts nats to the task's reward units, so the observer (soft-optimal at alpha) faces the
+        same trade-off the demonstrator did. g is state-only, as the AIRL paper prescribes for a
+        reward that is disentangled from the dynamics (the gridworld's true reward is state-only).
+  GAIL: alpha * L_theta(s, a). The logit is the discriminator's estimate of ln(rho_E / rho_pi) (a
+        log occupancy ratio, also in nats); it is GAIL's reward up to the monotone softplus that
+        the generator sees. GAIL recovers no reward in theory (D -> 1/2 at the equilibrium); the
+        table is what its discriminator believes when training stops.
+  PPO normalises advantages, so its ent_coef fixes no reward unit; nats are the only unit either
+  discriminator defines.
+* Policy: the generator's action probabilities at every one-hot state.
+
+Hyperparameters follow imitation's tuned benchmark configs (benchmarking/example_{gail,airl}_seals_
+hopper_best_hp_eval.json: PPO clip 0.1, gae_lambda 0.98, max_grad_norm 0.9, vf_coef 0.2; 16
+discriminator updates per round as for AIRL) adapted to a 25-state gridworld: gamma is the task's,
+16 environments x 32 steps per round (short rounds: many adversarial rounds per budget), PPO 10
+epochs of minibatch 128, demonstrator batch 512, one hidden layer of 32 units everywhere
+(imitation's reward-net default) with no input normalisation (inputs are one-hot), and much larger
+learning rates (PPO 1e-2, discriminator 3e-2) because the tuned ones (5.8e-4 / 4.4e-5, 1e-3) do not
+move within a gridworld budget. imitation and SB3
+draw from the global numpy/torch/random generators, so fit seeds them from `seed` and restores
+them afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import tempfile
+import warnings
+from dataclasses import dataclass
+from typing import ClassVar, Iterator
+
+import numpy as np
+import torch
+from imitation.algorithms.adversarial.airl import AIRL as ImitationAIRL
+from imitation.algorithms.adversarial.common import AdversarialTrainer
+from imitation.algorithms.adversarial.gail import GAIL as ImitationGAIL
+from imitation.data.types import Transitions
+from imitation.rewards.reward_nets import BasicRewardNet, BasicShapedRewardNet, RewardNet
+from imitation.util import logger as imitation_logger
+from imitation.util import networks
+from stable_baselines3 import PPO
+from stable_baselines3.common.utils import set_random_seed
+from stable_baselines3.common.vec_env import DummyVecEnv
+
+from envs.datasets import ObservationDataset
+from envs.gym_view import TabularEnv
+from envs.tabular import TabularMDP
+from methods.base import FitResult, IRLMethod, RecoveredReward, TaskInfo
+
+Array = np.ndarray
+
+
+@dataclass(frozen=True)
+class AdversarialConfig:
+    demo_batches: int = 1  # the last m observed batches are the demonstrations
+    total_timesteps: int = 1_000_000  # generator environment steps (imitation's benchmark: 10M on MuJoCo)
+    max_episode_steps: int = 100  # simulator episodes are truncated here (the task itself is continuing)
+    n_envs: int = 16
+    n_steps: int = 32  # PPO rollout length per environment = one adversarial round of n_envs * n_steps
+    batch_size: int = 128  # PPO minibatch
+    n_epochs: int = 10
+    learning_rate: float = 1e-2  # PPO Adam (imitation's tuned 5.8e-4 barely moves in a gridworld budget)
+    ent_coef: float = 0.0
+    gae_lambda: float = 0.98
+    clip_range: float = 0.1
+    vf_coef: float = 0.2
+    max_grad_norm: float = 0.9
+    demo_batch_size: int = 512  # demonstrator samples per discriminator step (capped at the demo count)
+    n_disc_updates_per_round: int = 16  # imitation AIRL benchmark
+    disc_learning_rate: float = 3e-2  # discriminator Adam (imitation's default 1e-3 is far too slow here)
+    hidden: int = 32  # one hidden layer for reward, potential, policy and value networks
+    reward_scale: str = "alpha"  # "alpha": table = task.alpha * net output (nats -> reward units); "none"
+
+    def __post_init__(self) -> None:
+        if self.demo_batches < 1:
+            raise ValueError("method.demo_batches must be at least 1")
+        if self.reward_scale not in ("alpha", "none"):
+            raise ValueError("method.reward_scale must be one of alpha, none")
+        if self.total_timesteps < self.n_envs * self.n_steps:
+            raise ValueError("method.total_timesteps must cover at least one round (n_envs * n_steps)")
+        for name in ("max_episode_steps", "n_envs", "n_steps", "batch_size", "n_epochs", "demo_batch_size",
+                     "n_disc_updates_per_round", "hidden"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"method.{name} must be at least 1")
+
+
+PROFILES: dict[str, dict] = {
+    "smoke": {"total_timesteps": 16_384},
+    "quick": {"total_timesteps": 65_536},
+    "paper": {"total_timesteps": 1_000_000},
+}
+
+
+@contextlib.contextmanager
+def seeded_global_rngs(seed: int) -> Iterator[None]:
+    """imitation's replay buffer, its data loader and SB3 use the global generators: seed them for
+    this fit and give the caller its own states back afterwards."""
+    python_state, numpy_state, torch_state = random.getstate(), np.random.get_state(), torch.get_rng_state()
+    set_random_seed(seed)
+    try:
+        yield
+    finally:
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)
+        torch.set_rng_state(torch_state)
+
+
+def demonstrations(data: ObservationDataset, m: int) -> Transitions:
+    """The last m batches as imitation Transitions; the stream never terminates, so dones are False."""
+    batches = data.last(m)
+    obs = np.concatenate([b.observations for b in batches]).astype(np.int64)
+    return Transitions(
+        obs=obs,
+        acts=np.concatenate([b.actions for b in batches]).astype(np.int64),
+        next_obs=np.concatenate([b.next_observations for b in batches]).astype(np.int64),
+        dones=np.zeros(len(obs), dtype=bool),
+        infos=np.array([{}] * len(obs)),
+    )
+
+
+class DemonstrationBatches:
+    """Endless-epoch minibatches of the demonstrations, shuffled by our own generator.
+
+    imitation would wrap Transitions in a torch DataLoader that collates sample by sample (slow at
+    thousands of samples per discriminator step) and shuffles with torch's global generator."""
+
+    def __init__(self, demos: Transitions, batch_size: int, rng: np.random.Generator) -> None:
+        self.demos, self.batch_size, self.rng = demos, batch_size, rng
+
+    def __iter__(self) -> Iterator[dict[str, Array]]:
+        order = self.rng.permutation(len(self.demos))
+        for start in range(0, len(order) - self.batch_size + 1, self.batch_size):
+            idx = order[start:start + self.batch_size]
+            yield {"obs": self.demos.obs[idx], "acts": self.demos.acts[idx], "next_obs": self.demos.next_obs[idx],
+                   "dones": self.demos.dones[idx], "infos": self.demos.infos[idx]}
+
+
+def simulator(task: TaskInfo, cfg: AdversarialConfig, seed: int) -> DummyVecEnv:
+    """n_envs copies of the task's dynamics with a zero reward (methods never see the true one)."""
+    if task.transitions is None:
+        raise ValueError("GAIL/AIRL need a simulator: grant the task's transitions (TaskInfo.transitions)")
+    n_s, n_a = task.n_states, task.n_actions
+    start = getattr(task, "start", None)
+    if start is None:
+        start = np.eye(n_s)[0]  # every observed stream begins in state 0 on the tabular tasks
+    mdp = TabularMDP(task.transitions, np.zeros((n_s, n_a)), task.gamma, np.asarray(start, dtype=float))
+    venv = DummyVecEnv([lambda: TabularEnv(mdp, max_episode_steps=cfg.max_episode_steps)] * cfg.n_envs)
+    venv.seed(seed)
+    return venv
+
+
+def reward_table(net: RewardNet, n_states: int, n_actions: int) -> Array:
+    """(S, A) output of a reward net on every pair (the next state is a dummy: the nets ignore it)."""
+    states = np.repeat(np.arange(n_states), n_actions)
+    actions = np.tile(np.arange(n_actions), n_states)
+    with torch.no_grad():
+        values = net(*net.preprocess(states, actions, states, np.zeros(len(states), dtype=bool)))
+    return values.numpy().astype(float).reshape(n_states, n_actions)
+
+
+def policy_table(model: PPO, n_states: int) -> Array:
+    """(S, A) action probabilities of the generator at every (one-hot encoded) state."""
+    with torch.no_grad():
+        probs = model.policy.get_distribution(torch.arange(n_states)).distribution.probs
+    probs = probs.numpy().astype(float)
+    return probs / probs.sum(axis=1, keepdims=True)  # exact rows in float64 (torch computes in float32)
+
+
+class AdversarialIRL(IRLMethod):
+    """Shared code path of GAIL and AIRL; subclasses choose the discriminator."""
+
+    uses: ClassVar[str] = "demonstrations"
+    Config: ClassVar[type] = AdversarialConfig
+    profiles: ClassVar[dict[str, dict]] = PROFILES
+
+    def make_reward_net(self, venv: DummyVecEnv, task: TaskInfo) -> RewardNet:
+        raise NotImplementedError
+
+    def make_trainer(self, **kwargs) -> AdversarialTrainer:
+        raise NotImplementedError
+
+    def readout_net(self, trainer: AdversarialTrainer) -> RewardNet:
+        """The net whose (S, A) output is the recovered reward (in nats)."""
+        raise NotImplementedError
+
+    def fit(self, data: ObservationDataset, task: TaskInfo, *, seed: int) -> FitResult:
+        cfg: AdversarialConfig = self.config
+        if not task.tabular or data.policies is not None:
+            raise NotImplementedError(f"{self.name} here needs tabular demonstrations (trajectories)")
+        n_s, n_a = task.n_states, task.n_actions
+        demos = demonstrations(data, cfg.demo_batches)
+        rng = np.random.default_rng(seed)
+        env_seed, torch_seed = (int(x) for x in rng.integers(0, 2**31 - 1, size=2))
+        demo_batch_size = min(cfg.demo_batch_size, len(demos))
+        with seeded_global_rngs(torch_seed), tempfile.TemporaryDirectory() as log_dir, warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="tried to wrap")  # imitation's notice on scalar Discrete obs
+            venv = simulator(task, cfg, env_seed)
+            reward_net = self.make_reward_net(venv, task)
+            generator = PPO(
+                "MlpPolicy", venv, seed=torch_seed, n_steps=cfg.n_steps, batch_size=cfg.batch_size,
+                n_epochs=cfg.n_epochs, learning_rate=cfg.learning_rate, gamma=task.gamma,
+                gae_lambda=cfg.gae_lambda, clip_range=cfg.clip_range, ent_coef=cfg.ent_coef,
+                vf_coef=cfg.vf_coef, max_grad_norm=cfg.max_grad_norm, device="cpu",
+                policy_kwargs={"net_arch": {"pi": [cfg.hidden], "vf": [cfg.hidden]}})
+            trainer = self.make_trainer(
+                demonstrations=DemonstrationBatches(demos, demo_batch_size, rng), demo_batch_size=demo_batch_size,
+                venv=venv,
+                gen_algo=generator, reward_net=reward_net,
+                n_disc_updates_per_round=cfg.n_disc_updates_per_round,
+                disc_opt_kwargs={"lr": cfg.disc_learning_rate},
+                gen_replay_buffer_capacity=cfg.n_envs * cfg.n_steps,
+                custom_logger=imitation_logger.configure(log_dir, format_strs=[]),
+                log_dir=log_dir)
+            n_rounds = cfg.total_timesteps // trainer.gen_train_timesteps
+            for _ in range(n_rounds):  # AdversarialTrainer.train without its progress bar and log dumps
+                trainer.train_gen(trainer.gen_train_timesteps)
+                with networks.training(trainer.reward_train):
+                    for _ in range(cfg.n_disc_updates_per_round):
+                        stats = trainer.train_disc()
+            nats = reward_table(self.readout_net(trainer), n_s, n_a)
+            policy = policy_table(generator, n_s)
+            venv.close()
+        scale = task.alpha if cfg.reward_scale == "alpha" else 1.0
+        return FitResult(RecoveredReward(table=scale * nats), policy=policy, diagnostics={
+            "rounds": int(n_rounds), "generator_timesteps": int(n_rounds * trainer.gen_train_timesteps),
+            "disc_loss": float(stats["disc_loss"]), "disc_acc": float(stats["disc_acc"]),
+            "reward_scale": float(scale)})
+
+
+class GAIL(AdversarialIRL):
+    """Generative adversarial imitation learning (Ho & Ermon 2016): a state-action discriminator."""
+
+    name: ClassVar[str] = "gail"
+
+    def make_reward_net(self, venv: DummyVecEnv, task: TaskInfo) -> RewardNet:
+        return BasicRewardNet(venv.observation_space, venv.action_space, use_state=True, use_action=True,
+                              hid_sizes=(self.config.hidden,), normalize_input_layer=None)
+
+    def make_trainer(self, **kwargs) -> AdversarialTrainer:
+        return ImitationGAIL(**kwargs)
+
+    def readout_net(self, trainer: AdversarialTrainer) -> RewardNet:
+        return trainer._reward_net  # the logit L(s, a); reward_train is softplus(L)
+
+
+class AIRL(AdversarialIRL):
+    """Adversarial IRL (Fu, Luo & Levine 2018): f = g(s) + gamma h(s') - h(s), reward g."""
+
+    name: ClassVar[str] = "airl"
+
+    def make_reward_net(self, venv: DummyVecEnv, task: TaskInfo) -> RewardNet:
+        return BasicShapedRewardNet(venv.observation_space, venv.action_space, use_state=True, use_action=False,
+                                    reward_hid_sizes=(self.config.hidden,),
+                                    potential_hid_sizes=(self.config.hidden,),
+                                    discount_factor=task.gamma, normalize_input_layer=None)
+
+    def make_trainer(self, **kwargs) -> AdversarialTrainer:
+        return ImitationAIRL(**kwargs)
+
+    def readout_net(self, trainer: AdversarialTrainer) -> RewardNet:
+        return trainer.reward_test  # the base g of the shaped net

@@ -1,0 +1,304 @@
+"""LOGEL: Learning Observing a Gradient not-Expert Learner (Ramponi, Drappo, Restelli, NeurIPS 2020).
+
+The learner is modelled as gradient ascent on a linear reward r_w = Phi w,
+
+    theta_{t+1} = theta_t + lr_t J_t w,     J_t = d psi(theta) / d theta at theta_t   (P x F),
+
+with psi(theta) the discounted feature expectations of the Boltzmann policy pi_theta (3 free logits
+a state, the 4th fixed at 0). Given D_0..D_K, Algorithm 1 (realistic setting):
+
+    line 1     theta_hat_t  <- behavioural cloning of D_t (max likelihood of pi_theta)
+    line 2     J_hat_t      <- Jacobian of psi at theta_hat_t
+    lines 3-8  alternate closed forms until w stops moving (block-coordinate descent, Eq. 9 and 5):
+                 w     = (sum_t lr_t^2 J_t^T J_t)^-1 sum_t lr_t J_t^T dtheta_t   (+0.01 I if singular)
+                 lr_t  = max(dtheta_t^T J_t w / ||J_t w||^2, 0.01)
+
+Choices for the tabular suite, and why:
+- Cloning (line 1): the same parameterisation, fitted by exact penalised maximum likelihood (damped
+  Newton), sum_t ln pi_theta(a_t|s_t) - (bc_l2 / 2) ||theta||^2. The Gaussian prior at 0 matches a
+  gradient learner started from the uniform policy and keeps a never-visited state's clone finite.
+  Windows: a G(PO)MDP step moves a logit by ~0.01 while the clone of one 1000-pair batch is off by
+  ~0.3, so per-batch differences are noise (measured: cosine to the true weights from -0.8 to 0.9
+  over seeds) and the Jacobian at a noisy clone correlates with that noise. The observer therefore
+  clones n_windows windows of b = (K+1) // n_windows consecutive batches and applies the same
+  regression to the window-to-window changes, each b updates long (Jacobian b J_t at the window's
+  clone). n_windows >= K+1 is the paper's per-batch cloning. (The authors' code clones per batch
+  with 3 Adam steps of lr 0.5 and an entropy bonus, warm-started from the previous clone; its
+  experiments default to the learner's true parameters, bc=False.)
+- Jacobian (line 2): the paper estimates J_t with G(PO)MDP on the learner's own 20-step episodes.
+  Our observer sees a stream, not episodes, and cannot roll out in the environment, so it computes
+  J_t exactly on the tabular model instead (jacobian="exact"): the policy-gradient theorem with the
+  feature Q-function, J[s, j, f] = sum_{t<T} gamma^t P(s_t = s) pi(j|s) (Q^f_{T-t}(s, j) - V^f_{T-t}(s)),
+  for the horizon T of the learner's episodes (20, the paper's; horizon=None: infinite). The model
+  is the task's dynamics when granted, else counted from every batch (estimate_transitions).
+  jacobian="gpomdp" instead runs G(PO)MDP on episodes simulated from that model with the seed's rng.
+- Scale: w is identified only up to a positive factor traded against the learning rates (lr c,
+  w / c). scale="logel" keeps the factor the block-coordinate descent settles on from lr_init (0.1,
+  the authors' code); for a gradient learner whose step size is lr_init this is the learner's own
+  reward scale. scale="unit" returns w / ||w||. scale="behaviour" rescales w so that the observer's
+  soft-optimal policy at the task's alpha best explains the last demo_batches (1-D maximum
+  likelihood over log c): the observer plans at alpha, so this calibrates the reward to it.
+  Measured on the patch grid (G(PO)MDP learner, 5 seeds) "logel" gives the lowest regret (~0.8-1.9;
+  unit norm ~5, behaviour ~14: the learner is still far from optimal, so its behaviour asks for a
+  reward too small), hence the default.
+- Features with a constant sum (one-hot colours, one-hot states) make J_t 1 = 0 exactly, so
+  sum lr^2 J^T J is singular. The paper adds 0.01 I; on this scale (eigenvalues 1e-4 .. 0.5 with
+  lr 0.1) that ridge swamps the identified directions and drags w to 0 and the learning rates up
+  (measured: cosine 0.69 instead of 0.99 with the exact parameters). The default (ridge=0) takes the
+  minimum-norm least-squares solution instead, the ridge -> 0 limit: the constant direction of w
+  (which changes no policy) is set to 0 and nothing else is shrunk. ridge=0.01 restores the paper.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+from scipy.optimize import minimize_scalar
+from scipy.special import log_softmax, softmax
+
+from envs.datasets import ObservationDataset
+from envs.gpomdp import gpomdp_gradient, sample_episodes, score_functions
+from envs.tabular import TabularMDP, soft_optimal_policy
+from methods.base import (
+    FitResult, IRLMethod, NotApplicable, RecoveredReward, TaskInfo, estimate_transitions, transition_counts,
+)
+
+Array = np.ndarray
+
+
+@dataclass(frozen=True)
+class LOGELConfig:
+    # line 1: behavioural cloning
+    bc_l2: float = 1.0  # Gaussian prior on the cloned logits (per window, not per sample)
+    n_windows: int = 3  # clone windows of (K+1) // n_windows consecutive batches; K+1 or more: per batch (paper)
+    # line 2: Jacobians of the feature expectations
+    jacobian: str = "exact"  # "exact" (tabular model) or "gpomdp" (G(PO)MDP on simulated episodes)
+    horizon: int | None = 20  # the learner's episode length (paper: 20); None = infinite horizon
+    gpomdp_episodes: int = 50  # jacobian="gpomdp": episodes per Jacobian (paper: the learner's 50)
+    # lines 3-8: block-coordinate descent
+    lr_init: float = 0.1  # initial learning rates (authors' code)
+    lr_min: float = 0.01  # learning rates are clipped below here (paper)
+    ridge: float = 0.0  # paper: 0.01, added to sum lr^2 J^T J when singular; 0: minimum-norm solve
+    max_steps: int = 50  # alternations (authors' code)
+    tol: float = 1e-2  # stop when ||w - w_prev|| <= tol ||w|| (authors' code: absolute 1e-2)
+    # the reward handed to the observer
+    scale: str = "logel"  # "logel", "unit" or "behaviour"
+    demo_batches: int = 1  # scale="behaviour": the batches the observer's policy must explain
+
+    def __post_init__(self) -> None:
+        choices = {"jacobian": ("exact", "gpomdp"), "scale": ("logel", "unit", "behaviour")}
+        for key, valid in choices.items():
+            if getattr(self, key) not in valid:
+                raise ValueError(f"method.{key} must be one of {', '.join(valid)}; got {getattr(self, key)!r}")
+        if self.horizon is not None and self.horizon < 1:
+            raise ValueError("method.horizon must be positive or None (infinite)")
+        if min(self.lr_init, self.lr_min) <= 0 or self.bc_l2 < 0 or self.ridge < 0:
+            raise ValueError("method.lr_init and method.lr_min must be positive, bc_l2 and ridge non-negative")
+        if self.max_steps < 1 or self.demo_batches < 1 or self.gpomdp_episodes < 1:
+            raise ValueError("method.max_steps, method.demo_batches and method.gpomdp_episodes must be >= 1")
+        if self.n_windows < 2:
+            raise ValueError("method.n_windows must be at least 2 (one update between windows)")
+
+
+def policy_logits(policies: Array) -> Array:
+    """(..., S, A-1) logits theta of Boltzmann policies with the last action's logit fixed at 0."""
+    log_p = np.log(np.maximum(policies, 1e-300))
+    return log_p[..., :-1] - log_p[..., -1:]
+
+
+def logits_policy(theta: Array) -> Array:
+    """(..., S, A) softmax([theta, 0])."""
+    return softmax(np.concatenate([theta, np.zeros((*theta.shape[:-1], 1))], axis=-1), axis=-1)
+
+
+def clone_logits(counts_sa: Array, l2: float, iterations: int = 50) -> Array:
+    """Line 1: (S, A-1) argmax_theta sum_{s,a} n(s,a) ln pi_theta(a|s) - (l2/2) ||theta||^2.
+
+    The objective separates over states and is concave: damped Newton, every state at once, with a
+    step-halving line search per state; stops at the optimum to machine precision."""
+    n_s, n_a = counts_sa.shape
+    state_counts = counts_sa.sum(axis=1)
+
+    def objective(theta: Array) -> Array:  # (S,) negative log posterior per state
+        log_pi = log_softmax(np.concatenate([theta, np.zeros((n_s, 1))], axis=1), axis=1)
+        return -(counts_sa * log_pi).sum(axis=1) + 0.5 * l2 * (theta**2).sum(axis=1)
+
+    theta = np.zeros((n_s, n_a - 1))
+    value = objective(theta)
+    for _ in range(iterations):
+        pi = logits_policy(theta)[:, :-1]
+        grad = -(counts_sa[:, :-1] - state_counts[:, None] * pi) + l2 * theta
+        hess = state_counts[:, None, None] * (np.einsum("sj,jk->sjk", pi, np.eye(n_a - 1))
+                                              - pi[:, :, None] * pi[:, None, :]) + (l2 + 1e-12) * np.eye(n_a - 1)
+        step = np.linalg.solve(hess, grad[..., None])[..., 0]
+        if np.abs(step).max() < 1e-12:
+            break
+        size = np.ones(n_s)
+        for _ in range(30):  # halve the step where it does not decrease that state's objective
+            candidate = theta - size[:, None] * step
+            new_value = objective(candidate)
+            worse = new_value > value + 1e-12
+            if not worse.any():
+                break
+            size = np.where(worse, size / 2, size)
+        theta, value = candidate, new_value
+    return theta
+
+
+def window_counts(counts_sa: Array, n_windows: int) -> tuple[Array, int]:
+    """Pool the (K+1, S, A) batch counts into n_windows consecutive windows of b = (K+1) // n_windows
+    batches (the earliest (K+1) mod n_windows batches are dropped): (n_windows, S, A), b."""
+    n_windows = min(n_windows, len(counts_sa))
+    b = len(counts_sa) // n_windows
+    kept = counts_sa[len(counts_sa) - n_windows * b:]
+    return kept.reshape(n_windows, b, *counts_sa.shape[1:]).sum(axis=1), b
+
+
+def exact_jacobian(transitions: Array, start: Array, features: Array, policy: Array, gamma: float,
+                   horizon: int | None) -> Array:
+    """Line 2, exact: (S*(A-1), F) d psi / d theta for psi = E[sum_{t<T} gamma^t phi(s_t, a_t)] from
+    `start`, by the policy-gradient theorem with the feature Q-functions Q^f (T = horizon or infinite)."""
+    n_s, n_a, n_f = features.shape
+    P_pi = np.einsum("sa,sat->st", policy, transitions)
+    feat_pi = np.einsum("sa,saf->sf", policy, features)
+
+    def local(q: Array, v: Array) -> Array:  # (S, A-1, F): sum_a d pi(a|s)/d theta_sj Q(s,a) = pi_j (Q_j - V)
+        return policy[:, :-1, None] * (q[:, :-1] - v[:, None])
+
+    if horizon is None:
+        v = np.linalg.solve(np.eye(n_s) - gamma * P_pi, feat_pi)  # (S, F)
+        q = features + gamma * transitions @ v
+        occupancy = np.linalg.solve((np.eye(n_s) - gamma * P_pi).T, start)  # sum_t gamma^t P(s_t = s)
+        return (occupancy[:, None, None] * local(q, v)).reshape(n_s * (n_a - 1), n_f)
+    # Finite horizon: Q_h / V_h are the h-steps-to-go feature values; step t has T - t steps to go.
+    values = [np.zeros((n_s, n_f))]
+    locals_ = []
+    for _ in range(horizon):
+        q = features + gamma * transitions @ values[-1]
+        v = np.einsum("sa,saf->sf", policy, q)
+        locals_.append(local(q, v))
+        values.append(v)
+    jac = np.zeros((n_s, n_a - 1, n_f))
+    dist = start.copy()
+    for t in range(horizon):
+        jac += gamma**t * dist[:, None, None] * locals_[horizon - 1 - t]
+        dist = dist @ P_pi
+    return jac.reshape(n_s * (n_a - 1), n_f)
+
+
+def sampled_jacobian(transitions: Array, start: Array, features: Array, policy: Array, gamma: float,
+                     horizon: int, episodes: int, rng: np.random.Generator) -> Array:
+    """Line 2 as in the paper: G(PO)MDP on `episodes` episodes simulated from the model (S*(A-1), F)."""
+    model = TabularMDP(transitions, np.zeros(transitions.shape[:2]), gamma, start)
+    states, actions = sample_episodes(model, policy, episodes, horizon, rng)
+    return gpomdp_gradient(score_functions(policy, states, actions), features[states, actions], gamma)
+
+
+def block_coordinate_descent(deltas: Array, jacobians: Array, cfg: LOGELConfig) -> tuple[Array, Array, int]:
+    """Lines 3-8: alternate the closed-form w (Eq. 9) and learning rates (Eq. 5).
+    deltas: (K, P); jacobians: (K, P, F) -> (w, lrs, alternations)."""
+    n_f = jacobians.shape[2]
+    gram = np.einsum("kpf,kpg->kfg", jacobians, jacobians)  # J_t^T J_t
+    cross = np.einsum("kpf,kp->kf", jacobians, deltas)  # J_t^T dtheta_t
+
+    def solve_w(lrs: Array) -> Array:
+        a, b = np.einsum("k,kfg->fg", lrs**2, gram), lrs @ cross
+        if cfg.ridge > 0 and np.linalg.matrix_rank(a) < n_f:  # the paper's fix for a singular system
+            return np.linalg.solve(a + cfg.ridge * np.eye(n_f), b)
+        # Minimum-norm solution: leaves the unidentified directions (J_t v = 0 for every t) at 0
+        # without shrinking the identified ones (the limit ridge -> 0 of the paper's fix).
+        return np.linalg.lstsq(a, b, rcond=1e-10)[0]
+
+    lrs = np.full(len(deltas), cfg.lr_init)
+    w = solve_w(lrs)
+    for step in range(1, cfg.max_steps + 1):
+        jw = np.einsum("kpf,f->kp", jacobians, w)
+        lrs = np.maximum(np.einsum("kp,kp->k", deltas, jw) / np.maximum((jw**2).sum(axis=1), 1e-300), cfg.lr_min)
+        w_prev, w = w, solve_w(lrs)
+        if np.linalg.norm(w - w_prev) <= cfg.tol * max(np.linalg.norm(w), 1e-12):
+            return w, lrs, step
+    return w, lrs, cfg.max_steps
+
+
+def behaviour_scale(reward: Array, mdp: TabularMDP, alpha: float, counts_sa: Array) -> float:
+    """c > 0 maximising sum n(s,a) ln pi*_{c r}(a|s), pi* the soft-optimal policy at alpha."""
+    def nll(log_c: float) -> float:
+        policy = soft_optimal_policy(mdp, alpha, np.exp(log_c) * reward, tol=1e-10)
+        return -float((counts_sa * np.log(np.maximum(policy, 1e-300))).sum())
+
+    return float(np.exp(minimize_scalar(nll, bounds=(-7.0, 7.0), method="bounded",
+                                        options={"xatol": 1e-4}).x))
+
+
+class LOGEL(IRLMethod):
+    """LOGEL: invert a gradient-ascent learner's parameter updates (Ramponi et al. 2020)."""
+
+    name: ClassVar[str] = "logel"
+    uses: ClassVar[str] = "sequence"
+    Config: ClassVar[type] = LOGELConfig
+    profiles: ClassVar[dict] = {"smoke": {"max_steps": 50}, "quick": {"max_steps": 50}, "paper": {"max_steps": 50}}
+
+    def fit(self, data: ObservationDataset, task: TaskInfo, *, seed: int) -> FitResult:
+        cfg: LOGELConfig = self.config
+        if not task.tabular:
+            raise NotApplicable("LOGEL's continuous form comes with the MuJoCo track")
+        if task.features is None:
+            raise NotApplicable("LOGEL needs the task's reward features")
+        rng = np.random.default_rng(seed)
+        n_s, n_a = task.n_states, task.n_actions
+        features = np.asarray(task.features, dtype=float)
+        counts = None
+        if data.policies is not None:  # exact-policy protocol: the parameters are read off the policies
+            if task.transitions is None:
+                raise ValueError("the exact-policy protocol needs the dynamics (protocol.grant_dynamics=true)")
+            thetas, transitions = policy_logits(np.asarray(data.policies)), task.transitions
+            steps_per_window = 1
+        else:
+            counts = transition_counts(data, n_s, n_a)
+            windows, steps_per_window = window_counts(counts.sum(axis=3), cfg.n_windows)
+            thetas = np.stack([clone_logits(c, cfg.bc_l2) for c in windows])  # line 1
+            transitions = task.transitions if task.transitions is not None else estimate_transitions(counts)
+        if len(thetas) < 2:
+            raise NotApplicable("LOGEL needs at least two observed policies (one update)")
+        start = task.start if task.start is not None else self._empirical_start(data, n_s)
+        diagnostics: dict = {"steps_per_window": steps_per_window, "n_updates": len(thetas) - 1}
+
+        # Line 2: Jacobians at theta_0..theta_{K-1}; dtheta_t = theta_{t+1} - theta_t.
+        policies = logits_policy(thetas)
+        horizon = cfg.horizon
+        if cfg.jacobian == "exact":
+            jacobians = np.stack([exact_jacobian(transitions, start, features, p, task.gamma, horizon)
+                                  for p in policies[:-1]])
+        else:
+            jacobians = np.stack([sampled_jacobian(transitions, start, features, p, task.gamma, horizon or 20,
+                                                   cfg.gpomdp_episodes, rng) for p in policies[:-1]])
+        # A window-to-window change spans steps_per_window learner updates: theta moves by about
+        # steps_per_window * lr J w (J varies slowly along the path).
+        jacobians = steps_per_window * jacobians
+        deltas = (thetas[1:] - thetas[:-1]).reshape(len(thetas) - 1, -1)
+
+        # Lines 3-8: reward weights and learning rates.
+        w, lrs, steps = block_coordinate_descent(deltas, jacobians, cfg)
+        native_norm = float(np.linalg.norm(w))
+        if cfg.scale == "unit":
+            w = w / max(native_norm, 1e-300)
+        elif cfg.scale == "behaviour":
+            model = TabularMDP(transitions, np.zeros((n_s, n_a)), task.gamma, start)
+            if counts is not None:
+                demos = counts[-cfg.demo_batches:].sum(axis=(0, 3))
+            else:  # exact protocol: the last policy's own action distribution, weighted by its occupancy
+                demos = data.policies[-1] * 1000.0
+            w = w * behaviour_scale(features @ w, model, task.alpha, demos)
+        reward = features @ w
+        diagnostics |= {"alternations": steps, "native_norm": native_norm, "lr_mean": float(lrs.mean()),
+                       "lr_clipped": int((lrs <= cfg.lr_min).sum())}
+        diagnostics.update({f"w{i}": float(v) for i, v in enumerate(w) if len(w) <= 8})
+        return FitResult(RecoveredReward(table=reward), diagnostics=diagnostics)
+
+    @staticmethod
+    def _empirical_start(data: ObservationDataset, n_s: int) -> Array:
+        firsts = np.concatenate([b.observations[b.episode_starts] for b in data.batches])
+        start = np.bincount(firsts, minlength=n_s).astype(float)
+        return start / start.sum() if start.sum() > 0 else np.full(n_s, 1.0 / n_s)
