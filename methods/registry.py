@@ -5,9 +5,10 @@ from __future__ import annotations
 from methods.base import IRLMethod
 from methods.lfl import LfL
 from methods.adversarial import AIRL, GAIL
+from methods.dac import DAC
 from methods.gcl import GuidedCostLearning
 from methods.iq_learn import IQLearn
 from methods.logel import LOGEL
 from methods.maxent import MaxEntIRL
 
-METHODS: dict[str, type[IRLMethod]] = {cls.name: cls for cls in (LfL, MaxEntIRL, LOGEL, GAIL, AIRL, IQLearn, GuidedCostLearning)}
+METHODS: dict[str, type[IRLMethod]] = {cls.name: cls for cls in (LfL, MaxEntIRL, LOGEL, GAIL, AIRL, IQLearn, GuidedCostLearning, DAC)}

@@ -1,0 +1,110 @@
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from envs.gridworld import lfl_gridworld
+from envs.learners import ExpertConfig, SPIConfig, run_learner
+from envs.tabular import soft_optimal_policy, soft_score
+from methods.dac import DAC, DACConfig, absorbing_transitions, discriminator_loss, encode, make_discriminator
+from tests.conftest import grid_info
+
+SMOKE = DACConfig(**DAC.profiles["smoke"])
+
+
+def expert_data(mdp, pairs, seed):
+    return run_learner(mdp, 0.3, ExpertConfig(n_batches=1), observation="trajectories", pairs_per_batch=pairs,
+                       rng=np.random.default_rng(seed))[1]
+
+
+def regret(mdp, alpha, policy):
+    return soft_score(mdp, soft_optimal_policy(mdp, alpha), alpha) - soft_score(mdp, policy, alpha)
+
+
+@pytest.fixture(scope="module")
+def smoke_fit():
+    mdp = lfl_gridworld()
+    return mdp, DAC(SMOKE).fit(expert_data(mdp, 1000, seed=0), grid_info(mdp, 0.3, transitions=mdp.transitions), seed=0)
+
+
+def test_generator_learns_from_the_discriminator(smoke_fit):
+    """The soft-Q generator imitates the expert far better than uniform (regret 25.5); measured 2.6."""
+    mdp, fit = smoke_fit
+    assert regret(mdp, 0.3, fit.policy) < 4.0
+    assert fit.reward.table.shape == (25, 4) and np.isfinite(fit.reward.table).all()
+
+
+@pytest.mark.xfail(strict=True, reason="measured at the smoke budget, seed 0: DAC observer regret 5.5 (logit reward)")
+def test_dac_observer_imitates_an_expert_at_smoke_budget(smoke_fit):
+    """Expert demonstrations of the LfL gridworld: the observer of the recovered reward has regret < 0.5."""
+    mdp, fit = smoke_fit
+    assert regret(mdp, 0.3, soft_optimal_policy(mdp, 0.3, fit.reward.table)) < 0.5
+
+
+def test_same_seed_same_result():
+    mdp = lfl_gridworld()
+    data, info = expert_data(mdp, 300, seed=0), grid_info(mdp, transitions=mdp.transitions)
+    method = DAC(dataclasses.replace(SMOKE, total_steps=1280))
+    one, two, other = method.fit(data, info, seed=7), method.fit(data, info, seed=7), method.fit(data, info, seed=8)
+    np.testing.assert_array_equal(one.reward.table, two.reward.table)
+    np.testing.assert_array_equal(one.policy, two.policy)
+    assert not np.array_equal(one.reward.table, other.reward.table)
+
+
+def test_absorbing_state_wrapper_on_a_terminal_transition():
+    """A terminal step continues into the absorbing state (zeros with indicator 1), which loops on
+    itself; a time-limit truncation is not terminal and stays as it is."""
+    n_s, n_a = 3, 2
+    s, a, s2 = np.array([0, 1, 2]), np.array([1, 0, 1]), np.array([1, 2, 0])
+    terminal = np.array([False, True, False])  # step 1 ends the episode; step 2 is merely truncated
+    ws, wa, ws2 = absorbing_transitions(s, a, s2, terminal, n_s)
+    np.testing.assert_array_equal(ws, [0, 1, 2, 3])
+    np.testing.assert_array_equal(ws2, [1, 3, 0, 3])
+    np.testing.assert_array_equal(wa[:3], a)
+    x = encode(ws, wa, n_s, n_a).numpy()
+    np.testing.assert_array_equal(x[1], [0, 1, 0, 1, 0, 0])  # one-hot s=1, a=0, indicator 0
+    np.testing.assert_array_equal(x[3], [0, 0, 0, 0, 0, 1])  # the absorbing state
+    np.testing.assert_array_equal(encode(np.array([3, 3]), np.array([0, 1]), n_s, n_a)[0],
+                                  encode(np.array([3, 3]), np.array([0, 1]), n_s, n_a)[1])
+    unchanged = absorbing_transitions(s, a, s2, np.zeros(3, dtype=bool), n_s)
+    for got, want in zip(unchanged, (s, a, s2)):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_gradient_penalty_is_zero_for_a_unit_slope_linear_critic():
+    """WGAN-GP term: a linear logit with unit-norm weights has |grad| = 1 everywhere, so only the BCE remains."""
+    g = torch.Generator().manual_seed(0)
+    net = make_discriminator(6, 4, g)
+    linear = torch.nn.Linear(6, 1)
+    with torch.no_grad():
+        linear.weight.copy_(torch.tensor([[0.6, 0.8, 0.0, 0.0, 0.0, 0.0]]))
+        linear.bias.zero_()
+    xe, xp = torch.eye(6)[:3], torch.eye(6)[3:]
+    loss, stats = discriminator_loss(linear, xe, xp, 10.0, g)
+    assert stats["disc_penalty"] == pytest.approx(0.0, abs=1e-10)
+    assert float(loss.detach()) == pytest.approx(stats["disc_bce"], rel=1e-6)
+    assert discriminator_loss(net, xe, xp, 10.0, g)[1]["disc_penalty"] > 0.0
+
+
+def test_runs_on_a_learner_using_the_last_batch():
+    mdp, alpha = lfl_gridworld(), 0.3
+    _, data = run_learner(mdp, alpha, SPIConfig(k=3), observation="trajectories", pairs_per_batch=300,
+                          rng=np.random.default_rng(0))
+    result = DAC(dataclasses.replace(SMOKE, total_steps=1280)).fit(
+        data, grid_info(mdp, alpha, transitions=mdp.transitions), seed=0)
+    assert np.isfinite(result.reward.table).all() and result.reward.table.shape == (25, 4)
+    np.testing.assert_allclose(result.policy.sum(axis=1), 1.0)
+
+
+def test_needs_granted_dynamics():
+    mdp = lfl_gridworld()
+    with pytest.raises(ValueError, match="transitions"):
+        DAC(SMOKE).fit(expert_data(mdp, 100, seed=0), grid_info(mdp), seed=0)
+
+
+@pytest.mark.parametrize("field, value", [("reward_scale", "fit"), ("demo_batches", 0), ("grad_penalty", -1.0),
+                                          ("q_lr", 0.0), ("total_steps", 10)])
+def test_invalid_config_is_rejected(field, value):
+    with pytest.raises(ValueError, match=field):
+        DACConfig(**{field: value})
