@@ -105,3 +105,9 @@ def estimate_transitions(counts: Array) -> Array:
     totals = counts.reshape(-1, *counts.shape[-3:]).sum(axis=0)
     n = totals.sum(axis=2, keepdims=True)
     return np.where(n > 0, totals / np.maximum(n, 1.0), 1.0 / counts.shape[-1])
+
+
+def observer_transitions(task: TaskInfo, counts: Array) -> Array:
+    """The dynamics an observer plans with: the task's when the protocol grants them, else
+    counted from its (..., S, A, S) observed transitions."""
+    return task.transitions if task.transitions is not None else estimate_transitions(counts)

@@ -57,7 +57,7 @@ import numpy as np
 import torch
 
 from envs.datasets import ObservationDataset
-from methods.base import FitResult, IRLMethod, RecoveredReward, TaskInfo, estimate_transitions, transition_counts
+from methods.base import FitResult, IRLMethod, RecoveredReward, TaskInfo, observer_transitions, transition_counts
 
 Array = np.ndarray
 
@@ -158,7 +158,7 @@ class IQLearn(IRLMethod):
             raise ValueError("IQ-Learn needs a positive temperature: the task's alpha or method.temperature")
         counts = transition_counts(data, n_s, n_a)
         demos = counts[-cfg.demo_batches:].sum(axis=0)  # (S, A, S)
-        transitions = task.transitions if task.transitions is not None else estimate_transitions(counts)
+        transitions = observer_transitions(task, counts)
         start = task.start if task.start is not None else self._observed_starts(data, n_s, cfg.demo_batches)
         generator = torch.Generator().manual_seed(seed)
         q, terms = fit_q(demos, task.gamma, temperature, cfg, start, generator)

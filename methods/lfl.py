@@ -43,7 +43,8 @@ from scipy import sparse
 from scipy.sparse.linalg import lsqr
 
 from envs.datasets import ObservationDataset
-from methods.base import FitResult, IRLMethod, NotApplicable, RecoveredReward, TaskInfo, estimate_transitions, transition_counts
+from methods.base import (FitResult, IRLMethod, NotApplicable, RecoveredReward, TaskInfo, observer_transitions,
+                          transition_counts)
 
 Array = np.ndarray
 
@@ -195,7 +196,7 @@ class LfL(IRLMethod):
             policies = fit_policies(counts.sum(axis=3), steps=cfg.policy_steps, lr=cfg.policy_lr,
                                     entropy_coef=cfg.entropy_coef)
             # Dynamics for the KL and shaping terms: given by the protocol, or counted (sec. 6.3).
-            transitions = task.transitions if task.transitions is not None else estimate_transitions(counts)
+            transitions = observer_transitions(task, counts)
         if len(policies) < 2:
             raise NotApplicable("LfL needs at least two observed policies (one improvement)")
 

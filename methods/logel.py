@@ -62,7 +62,7 @@ from envs.datasets import ObservationDataset
 from envs.gpomdp import gpomdp_gradient, sample_episodes, score_functions
 from envs.tabular import TabularMDP, soft_optimal_policy
 from methods.base import (
-    FitResult, IRLMethod, NotApplicable, RecoveredReward, TaskInfo, estimate_transitions, transition_counts,
+    FitResult, IRLMethod, NotApplicable, RecoveredReward, TaskInfo, observer_transitions, transition_counts,
 )
 
 Array = np.ndarray
@@ -259,7 +259,7 @@ class LOGEL(IRLMethod):
             counts = transition_counts(data, n_s, n_a)
             windows, steps_per_window = window_counts(counts.sum(axis=3), cfg.n_windows)
             thetas = np.stack([clone_logits(c, cfg.bc_l2) for c in windows])  # line 1
-            transitions = task.transitions if task.transitions is not None else estimate_transitions(counts)
+            transitions = observer_transitions(task, counts)
         if len(thetas) < 2:
             raise NotApplicable("LOGEL needs at least two observed policies (one update)")
         start = task.start if task.start is not None else self._empirical_start(data, n_s)

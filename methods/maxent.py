@@ -26,7 +26,7 @@ from scipy.optimize import minimize
 
 from envs.datasets import ObservationDataset
 from envs.tabular import TabularMDP, soft_optimal_policy
-from methods.base import FitResult, IRLMethod, RecoveredReward, TaskInfo, estimate_transitions, transition_counts
+from methods.base import FitResult, IRLMethod, RecoveredReward, TaskInfo, observer_transitions, transition_counts
 
 Array = np.ndarray
 
@@ -78,7 +78,7 @@ class MaxEntIRL(IRLMethod):
             raise NotImplementedError("MaxEnt IRL here needs tabular demonstrations (trajectories)")
         n_s, n_a = task.n_states, task.n_actions
         counts = transition_counts(data, n_s, n_a)
-        transitions = task.transitions if task.transitions is not None else estimate_transitions(counts)
+        transitions = observer_transitions(task, counts)
         if cfg.features == "task" and task.features is not None:
             features = task.features
         else:
