@@ -54,6 +54,9 @@ def run_ray(configs: list[dict[str, Any]], on_record: OnRecord, *, cache_dir: Pa
     tuner = tune.Tuner(
         tune.with_resources(trainable, {"cpu": cpus_per_trial}),
         param_space={"config": tune.grid_search(configs), "cache_dir": cache},
+        # One worker process per CPU serves trial after trial: without reuse every trial pays a
+        # fresh actor plus torch/SB3 imports (~3 s, more than most tabular trials take).
+        tune_config=tune.TuneConfig(reuse_actors=True),
         run_config=tune.RunConfig(storage_path=str(storage), callbacks=[StoreRecords()], verbose=0,
                                   failure_config=tune.FailureConfig(max_failures=0)),
     )

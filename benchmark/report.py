@@ -7,6 +7,7 @@ import json
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 PUBLISHED = tomllib.loads((Path(__file__).parent / "published.toml").read_text())
@@ -102,6 +103,16 @@ def _matrix(df: pd.DataFrame, metric: str, learners: list[str], notes: dict[str,
     return pd.DataFrame(rows)
 
 
+def with_policy_normalized(df: pd.DataFrame) -> pd.DataFrame:
+    """Adds `policy_normalized`: the method's own policy score under its protocol's normalization
+    (expert demonstrations: uniform = 0, optimal = 1; a learner's sequence: first = 0, last = 1)."""
+    expert = df.learner == "expert"
+    span = (df.learner_last_score - df.learner_first_score).where(lambda x: x != 0)
+    return df.assign(policy_normalized=np.where(
+        expert, (df.method_policy_score - df.random_score) / (df.optimal_score - df.random_score),
+        (df.method_policy_score - df.learner_first_score) / span))
+
+
 def table_leaderboard(df: pd.DataFrame) -> str:
     """One table per protocol: the learner's sequence (LfL normalization: 0 = first observed
     policy, 1 = last) and expert demonstrations (imitation's: 0 = uniform policy, 1 = optimal)."""
@@ -115,6 +126,14 @@ def table_leaderboard(df: pd.DataFrame) -> str:
     if "expert" in df.learner.unique():
         parts.append("### Expert demonstrations: normalized score (0 = uniform policy, 1 = optimal), mean ± std (n)"
                      "\n\n" + markdown(_matrix(df, "normalized_score_expert", ["expert"], notes)))
+    if "method_policy_score" in df and df.method_policy_score.notna().any():
+        own = with_policy_normalized(df)
+        parts.append("### The method's own policy (for methods that train one), normalized as above: the "
+                     "sequence columns 0 = first observed policy, 1 = last; expert 0 = uniform, 1 = optimal; "
+                     "mean ± std (n)\n\n" + markdown(_matrix(own[own.method_policy_score.notna()],
+                                                               "policy_normalized", sequence + (
+                                                                   ["expert"] if "expert" in df.learner.unique()
+                                                                   else []), notes)))
     parts.append("### EPIC distance to the true reward (0 = equal up to shaping and scale), mean ± std (n)\n\n"
                  + markdown(_matrix(df, "epic_distance", sequence + (["expert"] if "expert" in df.learner.unique()
                                                                       else []), notes)))

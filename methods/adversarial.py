@@ -20,9 +20,10 @@ module converts the observer's data and the tabular task into their types and re
 * Demonstrations: the last `demo_batches` batches, as imitation Transitions (dones all False: the
   observed stream is continuing). States and actions are Discrete indices; imitation's reward nets
   and SB3's policies one-hot encode them (stable_baselines3.common.preprocessing.preprocess_obs).
-* Simulator: TabularEnv over the granted dynamics with an all-zero reward (the true reward is never
-  used; imitation replaces it with the learned one anyway), started from task.start (state 0 when
-  the task does not say), episodes truncated after max_episode_steps.
+* Simulator: the granted dynamics as n_envs numpy streams (TabularVecEnv over envs.gym_view.
+  TabularStreams: one vectorised draw per step instead of DummyVecEnv's n Python env steps) with an
+  all-zero reward (the true reward is never used; imitation replaces it with the learned one),
+  started from task.start (state 0 when the task does not say), truncated after max_episode_steps.
 * Recovered reward, an (S, A) table in the units of the task's soft objective (entropy weight alpha):
   AIRL: alpha * g_theta(s). At AIRL's optimum f = log pi_E(a|s) = (Q*_soft - V*_soft) / alpha_E,
         i.e. the discriminator measures rewards in nats (entropy weight 1); multiplying by alpha
@@ -40,13 +41,17 @@ module converts the observer's data and the tabular task into their types and re
 Hyperparameters follow imitation's tuned benchmark configs (benchmarking/example_{gail,airl}_seals_
 hopper_best_hp_eval.json: PPO clip 0.1, gae_lambda 0.98, max_grad_norm 0.9, vf_coef 0.2; 16
 discriminator updates per round as for AIRL) adapted to a 25-state gridworld: gamma is the task's,
-16 environments x 32 steps per round (short rounds: many adversarial rounds per budget), PPO 10
-epochs of minibatch 128, demonstrator batch 512, one hidden layer of 32 units everywhere
-(imitation's reward-net default) with no input normalisation (inputs are one-hot), and much larger
-learning rates (PPO 1e-2, discriminator 3e-2) because the tuned ones (5.8e-4 / 4.4e-5, 1e-3) do not
-move within a gridworld budget. imitation and SB3
-draw from the global numpy/torch/random generators, so fit seeds them from `seed` and restores
-them afterwards.
+64 environments x 32 steps per round, PPO 10 epochs of minibatch 512, demonstrator batch 512, one
+hidden layer of 32 units everywhere (imitation's reward-net default) with no input normalisation
+(inputs are one-hot), and much larger learning rates (PPO 1e-2, discriminator 3e-2) because the
+tuned ones (5.8e-4 / 4.4e-5, 1e-3) do not move within a gridworld budget. Round size, measured at
+65,536 generator steps on 1000 expert pairs, seeds 0-2, two fits at a time on 2 cores (observer
+regret / generator regret / fit s):
+16 x 32 steps with minibatch 128: GAIL 9.0-29.9 / 1.1-2.4 / 24-26 s, AIRL 7.0-26.8 / 0.9-1.9 / 25-29 s;
+64 x 32 with minibatch 512: GAIL 5.3-30.3 / 0.3-0.7 / 6-7 s, AIRL 1.0-1.9 / 0.5-1.3 / 7-8 s. Fewer,
+larger rounds are four times faster (a quarter of the PPO minibatch steps) and no worse. imitation
+and SB3 draw from the global numpy/torch/random generators, so fit seeds them from `seed` and
+restores them afterwards.
 """
 
 from __future__ import annotations
@@ -58,6 +63,7 @@ import warnings
 from dataclasses import dataclass
 from typing import ClassVar, Iterator
 
+import gymnasium as gym
 import numpy as np
 import torch
 from imitation.algorithms.adversarial.airl import AIRL as ImitationAIRL
@@ -69,11 +75,10 @@ from imitation.util import logger as imitation_logger
 from imitation.util import networks
 from stable_baselines3 import PPO
 from stable_baselines3.common.utils import set_random_seed
-from stable_baselines3.common.vec_env import DummyVecEnv
+from stable_baselines3.common.vec_env import VecEnv
 
 from envs.datasets import ObservationDataset
-from envs.gym_view import TabularEnv
-from envs.tabular import TabularMDP
+from envs.gym_view import TabularStreams
 from methods.base import FitResult, IRLMethod, RecoveredReward, TaskInfo
 
 Array = np.ndarray
@@ -84,9 +89,9 @@ class AdversarialConfig:
     demo_batches: int = 1  # the last m observed batches are the demonstrations
     total_timesteps: int = 1_000_000  # generator environment steps (imitation's benchmark: 10M on MuJoCo)
     max_episode_steps: int = 100  # simulator episodes are truncated here (the task itself is continuing)
-    n_envs: int = 16
+    n_envs: int = 64
     n_steps: int = 32  # PPO rollout length per environment = one adversarial round of n_envs * n_steps
-    batch_size: int = 128  # PPO minibatch
+    batch_size: int = 512  # PPO minibatch
     n_epochs: int = 10
     learning_rate: float = 1e-2  # PPO Adam (imitation's tuned 5.8e-4 barely moves in a gridworld budget)
     ent_coef: float = 0.0
@@ -114,7 +119,7 @@ class AdversarialConfig:
 
 
 PROFILES: dict[str, dict] = {
-    "smoke": {"total_timesteps": 16_384},
+    "smoke": {"total_timesteps": 49_152},  # 24 rounds: fewer leave AIRL's generator short of the expert
     "quick": {"total_timesteps": 65_536},
     "paper": {"total_timesteps": 1_000_000},
 }
@@ -164,18 +169,61 @@ class DemonstrationBatches:
                    "dones": self.demos.dones[idx], "infos": self.demos.infos[idx]}
 
 
-def simulator(task: TaskInfo, cfg: AdversarialConfig, seed: int) -> DummyVecEnv:
-    """n_envs copies of the task's dynamics with a zero reward (methods never see the true one)."""
+class TabularVecEnv(VecEnv):
+    """envs.gym_view.TabularStreams behind SB3's VecEnv interface, with a zero reward (imitation
+    replaces it with the learned one; methods never see the true one).
+
+    DummyVecEnv would step n gymnasium TabularEnv copies one by one in Python; this is the same
+    process with one vectorised draw per step (the last state before a restart is kept in
+    info["terminal_observation"], as SB3 expects)."""
+
+    def __init__(self, streams: TabularStreams, n_states: int, n_actions: int) -> None:
+        self.render_mode = None  # nothing to render; VecEnv asks before it is initialised
+        super().__init__(streams.n, gym.spaces.Discrete(n_states), gym.spaces.Discrete(n_actions))
+        self.streams = streams
+        self.actions = np.zeros(streams.n, dtype=np.int64)
+
+    def reset(self) -> Array:
+        return self.streams.reset()
+
+    def step_async(self, actions: Array) -> None:
+        self.actions = np.asarray(actions, dtype=np.int64).reshape(self.num_envs)
+
+    def step_wait(self):
+        s_next, truncated = self.streams.step(self.actions)
+        infos = [{"TimeLimit.truncated": bool(t)} for t in truncated]
+        for info, state, t in zip(infos, s_next, truncated):
+            if t:
+                info["terminal_observation"] = state
+        return self.streams.state.copy(), np.zeros(self.num_envs, dtype=np.float32), truncated.copy(), infos
+
+    def close(self) -> None:
+        pass
+
+    def get_attr(self, attr_name: str, indices=None) -> list:
+        return [getattr(self, attr_name)] * len(list(self._get_indices(indices)))
+
+    def set_attr(self, attr_name: str, value, indices=None) -> None:
+        setattr(self, attr_name, value)
+
+    def env_method(self, method_name: str, *args, indices=None, **kwargs) -> list:
+        return [getattr(self, method_name)(*args, **kwargs) for _ in self._get_indices(indices)]
+
+    def env_is_wrapped(self, wrapper_class, indices=None) -> list[bool]:
+        return [False] * len(list(self._get_indices(indices)))
+
+
+def simulator(task: TaskInfo, cfg: AdversarialConfig, seed: int) -> TabularVecEnv:
+    """n_envs streams of the task's dynamics with a zero reward (methods never see the true one)."""
     if task.transitions is None:
         raise ValueError("GAIL/AIRL need a simulator: grant the task's transitions (TaskInfo.transitions)")
     n_s, n_a = task.n_states, task.n_actions
     start = getattr(task, "start", None)
     if start is None:
         start = np.eye(n_s)[0]  # every observed stream begins in state 0 on the tabular tasks
-    mdp = TabularMDP(task.transitions, np.zeros((n_s, n_a)), task.gamma, np.asarray(start, dtype=float))
-    venv = DummyVecEnv([lambda: TabularEnv(mdp, max_episode_steps=cfg.max_episode_steps)] * cfg.n_envs)
-    venv.seed(seed)
-    return venv
+    streams = TabularStreams(np.asarray(task.transitions, dtype=float), np.asarray(start, dtype=float), cfg.n_envs,
+                             cfg.max_episode_steps, np.random.default_rng(seed))
+    return TabularVecEnv(streams, n_s, n_a)
 
 
 def reward_table(net: RewardNet, n_states: int, n_actions: int) -> Array:
@@ -202,7 +250,7 @@ class AdversarialIRL(IRLMethod):
     Config: ClassVar[type] = AdversarialConfig
     profiles: ClassVar[dict[str, dict]] = PROFILES
 
-    def make_reward_net(self, venv: DummyVecEnv, task: TaskInfo) -> RewardNet:
+    def make_reward_net(self, venv: VecEnv, task: TaskInfo) -> RewardNet:
         raise NotImplementedError
 
     def make_trainer(self, **kwargs) -> AdversarialTrainer:
@@ -261,7 +309,7 @@ class GAIL(AdversarialIRL):
 
     name: ClassVar[str] = "gail"
 
-    def make_reward_net(self, venv: DummyVecEnv, task: TaskInfo) -> RewardNet:
+    def make_reward_net(self, venv: VecEnv, task: TaskInfo) -> RewardNet:
         return BasicRewardNet(venv.observation_space, venv.action_space, use_state=True, use_action=True,
                               hid_sizes=(self.config.hidden,), normalize_input_layer=None)
 
@@ -277,7 +325,7 @@ class AIRL(AdversarialIRL):
 
     name: ClassVar[str] = "airl"
 
-    def make_reward_net(self, venv: DummyVecEnv, task: TaskInfo) -> RewardNet:
+    def make_reward_net(self, venv: VecEnv, task: TaskInfo) -> RewardNet:
         return BasicShapedRewardNet(venv.observation_space, venv.action_space, use_state=True, use_action=False,
                                     reward_hid_sizes=(self.config.hidden,),
                                     potential_hid_sizes=(self.config.hidden,),

@@ -7,7 +7,8 @@ import torch
 from envs.gridworld import lfl_gridworld
 from envs.learners import ExpertConfig, SPIConfig, run_learner
 from envs.tabular import soft_optimal_policy, soft_score
-from methods.dac import DAC, DACConfig, absorbing_transitions, discriminator_loss, encode, make_discriminator
+from methods.dac import (DAC, DACConfig, absorbing_transitions, discriminator_loss, encode, input_gradient,
+                         make_discriminator)
 from tests.conftest import grid_info
 
 SMOKE = DACConfig(**DAC.profiles["smoke"])
@@ -72,19 +73,33 @@ def test_absorbing_state_wrapper_on_a_terminal_transition():
         np.testing.assert_array_equal(got, want)
 
 
-def test_gradient_penalty_is_zero_for_a_unit_slope_linear_critic():
-    """WGAN-GP term: a linear logit with unit-norm weights has |grad| = 1 everywhere, so only the BCE remains."""
+def test_gradient_penalty_of_a_flat_critic_is_lambda():
+    """WGAN-GP term: with zero first-layer weights the logit is constant in x, |grad| = 0, and the
+    penalty is (0 - 1)^2 = 1, so the loss is the BCE plus exactly lambda."""
     g = torch.Generator().manual_seed(0)
     net = make_discriminator(6, 4, g)
-    linear = torch.nn.Linear(6, 1)
     with torch.no_grad():
-        linear.weight.copy_(torch.tensor([[0.6, 0.8, 0.0, 0.0, 0.0, 0.0]]))
-        linear.bias.zero_()
+        net[0].weight.zero_()
     xe, xp = torch.eye(6)[:3], torch.eye(6)[3:]
-    loss, stats = discriminator_loss(linear, xe, xp, 10.0, g)
-    assert stats["disc_penalty"] == pytest.approx(0.0, abs=1e-10)
-    assert float(loss.detach()) == pytest.approx(stats["disc_bce"], rel=1e-6)
-    assert discriminator_loss(net, xe, xp, 10.0, g)[1]["disc_penalty"] > 0.0
+    loss, stats = discriminator_loss(net, xe, xp, 10.0, g)
+    assert float(stats["disc_penalty"]) == pytest.approx(1.0, abs=1e-12)
+    assert float(loss.detach()) == pytest.approx(float(stats["disc_bce"]) + 10.0, rel=1e-6)
+
+
+def test_written_out_input_gradient_equals_autograd():
+    """The penalty's d logit / dx, written out for the tanh MLP, against autograd's double backward
+    (values and the parameter gradients of the penalty)."""
+    g = torch.Generator().manual_seed(1)
+    net = make_discriminator(30, 64, g)
+    x = torch.rand(50, 30, generator=g, requires_grad=True)
+    auto, = torch.autograd.grad(net(x).sum(), x, create_graph=True)
+    mine = input_gradient(net, x)
+    torch.testing.assert_close(mine, auto)
+    grads = [torch.autograd.grad(((v.norm(dim=1) - 1) ** 2).mean(), list(net.parameters()), retain_graph=True,
+                                 allow_unused=True) for v in (mine, auto)]
+    for p_mine, p_auto in zip(*grads):
+        torch.testing.assert_close(p_mine if p_mine is not None else torch.zeros(1),
+                                   p_auto if p_auto is not None else torch.zeros(1))
 
 
 def test_runs_on_a_learner_using_the_last_batch():
