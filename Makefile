@@ -24,6 +24,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/table2_speed.py
+	$(BIN)/python bench/gridworld_cost.py quick
 
 clean:
 	rm -rf $(VENV)

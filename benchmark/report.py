@@ -148,10 +148,13 @@ LAYOUTS = {"lfl-table1": table_lfl_table1, "lfl-table2": table_lfl_table2, "lead
 def report(df: pd.DataFrame, layout_of: dict[str, str]) -> str:
     """One section per suite present in `df` (records with status ok)."""
     sections = []
-    for suite, part in df.groupby("suite", sort=True):
+    for (suite, profile), part in df.groupby(["suite", "profile"], sort=True):
         layout = layout_of.get(suite, "")
         failed = int((part.status == "failed").sum())
-        header = f"## {suite}" + (f" ({failed} failed trial(s) left out)" if failed else "")
+        # budgets never mix in one table: a suite run at two profiles gets one section per profile
+        several = df[df.suite == suite].profile.nunique() > 1
+        header = f"## {suite}" + (f" (profile {profile})" if several else "") + (
+            f" ({failed} failed trial(s) left out)" if failed else "")
         shown = part[part.status != "failed"] if layout == "leaderboard" else part[part.status == "ok"]
         body = LAYOUTS.get(layout, table_generic)(shown) if len(shown) else "no finished trials"
         sections.append(f"{header}\n\n{body}")

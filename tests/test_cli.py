@@ -66,6 +66,15 @@ def test_overrides_change_the_trial_id(tmp_path, capsys):
     assert code == 0 and "deterministic gridworld" in text and "stochastic gridworld" in text
 
 
+def test_report_never_mixes_profiles(tmp_path, capsys):
+    store = str(tmp_path / "store")
+    for profile in ("smoke", "quick"):
+        assert run("run", "lfl-table1", "--store", store, "--no-progress", "--profile", profile)[0] == 0
+    code, text = run("report", "--store", store)
+    assert code == 0 and text.count("## lfl-table1 (profile ") == 2
+    assert "(profile smoke)" in text and "(profile quick)" in text
+
+
 def test_store_survives_a_partial_record(tmp_path):
     store = ResultsStore(tmp_path)
     store.append([{"trial_id": "a", "status": "ok"}])
