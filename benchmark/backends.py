@@ -1,59 +1,113 @@
 """Execution backends: run resolved trials and hand each record to `on_record` as it finishes.
 
-serial: in-process, one trial after another (debugging, tests). ray: one Ray Tune trial per
-trial spec on a local Ray or an existing cluster; records travel back to the driver, which
-alone writes the store.
+ray (the default): one Ray Tune trial per trial spec, on a local Ray or an existing cluster
+(`address`); each trial reserves its method's declared resources; records travel back to the
+driver, which alone writes the store. serial: in-process, one trial after another (debugging,
+tests). Both run every trial under an optional wall-clock limit (status "timeout" past it) and
+report starts to `on_start`, so the caller can show what is running.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import socket
 from pathlib import Path
 from typing import Any, Callable
 
-from benchmark.pipeline import run_trial
+from benchmark.config import ConfigError
+from benchmark.pipeline import empty_record, now, run_trial_limited, versions
 from envs.datasets import default_cache_dir
+from methods.registry import METHODS
 
 OnRecord = Callable[[dict[str, Any]], None]
-BACKENDS = ("serial", "ray")
+OnStart = Callable[[dict[str, Any]], None]
+BACKENDS = ("ray", "serial")
+
+
+def trial_resources(config: dict[str, Any]) -> dict[str, float]:
+    """The CPUs and GPUs the trial's method declares (IRLMethod.resources)."""
+    declared = METHODS[config["method"]["name"]].resources
+    return {"cpu": float(declared.get("cpu", 1.0)), "gpu": float(declared.get("gpu", 0.0))}
+
+
+def match_torch_threads(cpus: float) -> None:
+    """Torch gets as many threads as the trial has CPUs: more only fight numpy's BLAS for the cores."""
+    import torch
+
+    torch.set_num_threads(max(1, int(cpus)))
+
+
+def check_reachable(address: str | None, timeout_s: float = 5.0) -> None:
+    """Fails fast on a cluster address nothing answers at (ray.init would wait indefinitely)."""
+    if not address or address == "auto":
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except (OSError, ValueError) as error:
+        raise ConfigError(f"cannot reach the Ray cluster at {address!r}: {error} (expected HOST:PORT of a "
+                          "running head node, e.g. 10.0.0.1:6379, or ray://HOST:10001)") from None
 
 
 def run_serial(configs: list[dict[str, Any]], on_record: OnRecord, *, cache_dir: Path | None = None,
-               cpus_per_trial: float = 1.0, **_: Any) -> None:
-    import torch
-
-    # Tabular trials are tiny: more torch threads only fight numpy's BLAS threads for the cores.
-    torch.set_num_threads(max(1, int(cpus_per_trial)))
+               time_limit_s: float | None = None, on_start: OnStart | None = None, **_: Any) -> None:
     for config in configs:
-        on_record(run_trial(config, cache_dir=cache_dir))
+        match_torch_threads(trial_resources(config)["cpu"])
+        if on_start:
+            on_start(config)
+        on_record(run_trial_limited(config, cache_dir=cache_dir, time_limit_s=time_limit_s))
 
 
 def run_ray(configs: list[dict[str, Any]], on_record: OnRecord, *, cache_dir: Path | None = None,
-            address: str | None = None, cpus_per_trial: float = 1.0) -> None:
+            address: str | None = None, time_limit_s: float | None = None, on_start: OnStart | None = None) -> None:
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # no experiment banner: the CLI has its own progress bar
+    os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")  # no per-trial CSV/JSON/TensorBoard files
     import ray
     from ray import tune
+    from ray.tune.execution.placement_groups import PlacementGroupFactory
 
+    # Absolute paths only: Tune runs trials in their own working directories, on other nodes too.
     cache = str((cache_dir or default_cache_dir()).resolve())
-    ray.init(address=address, ignore_reinit_error=True, include_dashboard=False, log_to_driver=False,
-             configure_logging=False)
+    check_reachable(address)
+    try:
+        ray.init(address=address, ignore_reinit_error=True, include_dashboard=False, log_to_driver=False,
+                 configure_logging=False)
+    except ConnectionError as error:
+        raise ConfigError(f"cannot reach the Ray cluster at {address!r} ({error}). A cluster started with "
+                          "`ray start` on Ray >= 2.59 uses token authentication: set RAY_AUTH_MODE=token on the "
+                          "driver as on every node (the token is read from ~/.ray/auth_token or RAY_AUTH_TOKEN)"
+                          ) from None
 
     def trainable(params: dict[str, Any]) -> None:
-        import torch
-
-        torch.set_num_threads(max(1, int(cpus_per_trial)))
-        record = run_trial(params["config"], cache_dir=Path(params["cache_dir"]))
+        config = params["config"]
+        match_torch_threads(trial_resources(config)["cpu"])
+        record = run_trial_limited(config, cache_dir=Path(params["cache_dir"]), time_limit_s=params["time_limit_s"])
         tune.report({"record": json.dumps(record)})
 
+    def resources(params: dict[str, Any]) -> PlacementGroupFactory:
+        need = trial_resources(params["config"])
+        return PlacementGroupFactory([{"CPU": need["cpu"], "GPU": need["gpu"]}])
+
     class StoreRecords(tune.Callback):
+        def on_trial_start(self, iteration, trials, trial, **info):
+            if on_start:
+                on_start(trial.config["config"])
+
         def on_trial_result(self, iteration, trials, trial, result, **info):
             on_record(json.loads(result["record"]))
 
+        def on_trial_error(self, iteration, trials, trial, **info):
+            # run_trial turns every exception into a record; this is a worker that died under it
+            record = empty_record(trial.config["config"])
+            record.update(status="failed", error=f"RayTrialError: the trial's worker died ({trial.error_file})",
+                          created_at=now(), versions=versions())
+            on_record(record)
+
     storage = Path(os.environ.get("IRLBENCH_RAY_STORAGE", Path(cache).parent / "ray")).resolve()
     tuner = tune.Tuner(
-        tune.with_resources(trainable, {"cpu": cpus_per_trial}),
-        param_space={"config": tune.grid_search(configs), "cache_dir": cache},
+        tune.with_resources(trainable, resources),
+        param_space={"config": tune.grid_search(configs), "cache_dir": cache, "time_limit_s": time_limit_s},
         # One worker process per CPU serves trial after trial: without reuse every trial pays a
         # fresh actor plus torch/SB3 imports (~3 s, more than most tabular trials take).
         tune_config=tune.TuneConfig(reuse_actors=True),
@@ -63,4 +117,4 @@ def run_ray(configs: list[dict[str, Any]], on_record: OnRecord, *, cache_dir: Pa
     tuner.fit()
 
 
-RUNNERS = {"serial": run_serial, "ray": run_ray}
+RUNNERS = {"ray": run_ray, "serial": run_serial}

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from benchmark import report as reports
-from benchmark.backends import BACKENDS, RUNNERS
+from benchmark.backends import BACKENDS, RUNNERS, check_reachable
 from benchmark.config import (PROFILES, SECTIONS, ConfigError, expand, load_suite, parse_override, suite_names,
                               trial_id)
 from benchmark.store import ResultsStore
@@ -36,8 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seeds", type=int, default=None, help="seeds 0..N-1 (default: the suite's)")
     run.add_argument("--profile", default="quick", help=f"budget profile: {', '.join(PROFILES)}")
     run.add_argument("--store", default="results", help="results store directory (default: results)")
-    run.add_argument("--backend", default="serial", help=f"{', '.join(BACKENDS)} (default: serial)")
-    run.add_argument("--address", default=os.environ.get("RAY_ADDRESS"), help="Ray cluster address (ray backend)")
+    run.add_argument("--backend", default="ray", help=f"{', '.join(BACKENDS)} (default: ray)")
+    run.add_argument("--address", default=os.environ.get("RAY_ADDRESS"),
+                     help="an existing Ray cluster to run on, e.g. ray://head:10001 or head:6379 "
+                          "(default: $RAY_ADDRESS, else a local Ray on this machine)")
+    run.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
+                     help="wall-clock limit per trial; a trial past it is recorded with status timeout")
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                      help="override a config key, e.g. --set task.stochastic=true (repeatable)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -61,7 +65,8 @@ def cmd_list() -> int:
     print("suites:")
     for name in suite_names():
         suite = load_suite(name)
-        print(f"  {name:22s} {len(suite.cells)} cell(s) x {suite.seeds} seed(s): {suite.description}")
+        search = f" x {suite.search_size} point(s) of {', '.join(suite.search)}" if suite.search else ""
+        print(f"  {name:22s} {len(suite.cells)} cell(s){search} x {suite.seeds} seed(s): {suite.description}")
     return 0
 
 
@@ -70,6 +75,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.backend not in BACKENDS:
         raise ConfigError(f"unknown backend {args.backend!r} (valid: {', '.join(BACKENDS)})")
     overrides = [parse_override(text) for text in args.overrides]
+    if args.backend == "ray":
+        check_reachable(args.address)  # before anything is printed or written
+    if args.time_limit is not None and args.time_limit <= 0:
+        raise ConfigError(f"--time-limit must be positive, got {args.time_limit:g}")
     configs = expand(suite, seeds=suite.seeds if args.seeds is None else args.seeds, profile=args.profile, overrides=overrides)
     store = ResultsStore(args.store)
     done = store.finished_ids()
@@ -77,28 +86,50 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"{suite.name}: {len(configs)} trial(s), {len(configs) - len(todo)} already finished, "
           f"{len(todo)} to run ({args.backend})", file=sys.stderr)
     if todo:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(todo), disable=args.no_progress, unit="trial", file=sys.stderr)
-        failed = 0
-
-        def on_record(record: dict) -> None:
-            nonlocal failed
-            store.append([record])
-            failed += record["status"] != "ok"
-            bar.set_postfix(failed=failed)
-            bar.update()
-
-        RUNNERS[args.backend](todo, on_record, address=args.address)
-        bar.close()
+        progress = Progress(len(todo), store, disabled=args.no_progress)
+        RUNNERS[args.backend](todo, progress.on_record, address=args.address, time_limit_s=args.time_limit,
+                              on_start=progress.on_start)
+        progress.close()
     ids = {trial_id(c) for c in configs}
     df = store.frame()
     df = df[df.trial_id.isin(ids)]
     print(reports.summary(df))
-    failed = int((df.status == "failed").sum())
-    if failed:
-        print(f"{failed} trial(s) failed; `irlbench export` shows their errors", file=sys.stderr)
-    return 1 if failed else 0
+    unfinished = df[df.status.isin(["failed", "timeout"])]
+    if len(unfinished):
+        counts = unfinished.status.value_counts()
+        print(f"{counts.get('failed', 0)} trial(s) failed, {counts.get('timeout', 0)} timed out; "
+              "`irlbench export` shows their errors; running the same command again retries them", file=sys.stderr)
+    return 1 if len(unfinished) else 0
+
+
+class Progress:
+    """The terminal's view of a running sweep: done / total, running, failed, timeouts and the ETA
+    (tqdm's); every finished record is appended to the store the moment it arrives."""
+
+    def __init__(self, total: int, store: ResultsStore, *, disabled: bool) -> None:
+        from tqdm import tqdm
+
+        self.store, self.running, self.failed, self.timeout = store, 0, 0, 0
+        self.bar = tqdm(total=total, disable=disabled, unit="trial", file=sys.stderr, dynamic_ncols=True)
+        self.show()
+
+    def show(self) -> None:
+        self.bar.set_postfix(running=self.running, failed=self.failed, timeout=self.timeout, refresh=True)
+
+    def on_start(self, config: dict) -> None:
+        self.running += 1
+        self.show()
+
+    def on_record(self, record: dict) -> None:
+        self.store.append([record])
+        self.running = max(0, self.running - 1)
+        self.failed += record["status"] == "failed"
+        self.timeout += record["status"] == "timeout"
+        self.bar.update()
+        self.show()
+
+    def close(self) -> None:
+        self.bar.close()
 
 
 def _frame(args: argparse.Namespace) -> pd.DataFrame:

@@ -2,7 +2,25 @@
 
 A resolved trial config is a plain dict with every field filled in; its hash is the trial id.
 Precedence: config class defaults < the method's profile budget overrides < suite defaults
-< suite cell < command-line --set overrides.
+< suite cell < the suite's search point < command-line --set overrides.
+
+Search spaces. A suite may sweep config keys in a `[search]` table, one spec per dotted key:
+
+    samples = 8          # random draws of the non-grid keys per grid point (default 1)
+    search_seed = 0      # seeds those draws
+    [search]
+    method.alpha_model = { grid = [0.1, 0.3, 1.0] }
+    protocol.pairs_per_batch = { lograndint = [100, 10000] }
+
+Spec kinds (TUNE_FUNCTIONS): grid and choice take a list of values, uniform and loguniform a float
+[lo, hi], randint and lograndint an int [lo, hi) (upper bound exclusive, Tune's convention). The
+specs become Ray Tune search-space objects (tune.grid_search, tune.choice, ...) and Tune's
+variant generator expands them on the driver with a numpy generator seeded by search_seed, so a
+suite always gives the same points in the same order. Every point is an override deep-merged
+into every cell before resolve(), so each trial is still one fully resolved config with its own
+trial id; its label names the swept values (e.g. "alpha_model=0.5"). Random draws that coincide
+are run once; samples > 1 without a random spec, and --set on a swept key, are errors (they would
+repeat trials). ray is imported only for a suite that has a search.
 """
 
 from __future__ import annotations
@@ -11,10 +29,13 @@ import copy
 import dataclasses
 import hashlib
 import json
+import math
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
+
+import numpy as np
 
 from envs.learners import LEARNERS
 from envs.tasks import TASKS
@@ -66,6 +87,15 @@ class Suite:
     layout: str
     defaults: dict[str, Any]
     cells: tuple[dict[str, Any], ...]
+    search: dict[str, dict[str, Any]] = field(default_factory=dict)  # dotted key -> {kind: arguments}
+    samples: int = 1
+    search_seed: int = 0
+
+    @property
+    def search_size(self) -> int:
+        """How many points the search has, at most (coinciding random draws are run once)."""
+        grid = math.prod(len(args) for spec in self.search.values() for kind, args in spec.items() if kind == "grid")
+        return grid * self.samples
 
 
 def suite_names() -> list[str]:
@@ -84,6 +114,7 @@ def load_suite(name: str) -> Suite:
         layout=data.get("layout", "generic"),
         defaults=data.get("defaults", {}),
         cells=tuple(matrix_cells(data.get("matrix", {}), data.get("cells", [{}]))),
+        **search_settings(data),
     )
 
 
@@ -94,6 +125,141 @@ def matrix_cells(matrix: dict[str, list[dict]], cells: list[dict]) -> list[dict]
     for section, presets in matrix.items():
         out = [deep_merge(cell, {section: preset}) for cell in out for preset in presets]
     return out
+
+
+# Search spaces: spec kind -> the Ray Tune search-space function it becomes.
+TUNE_FUNCTIONS = {"grid": "grid_search", "choice": "choice", "uniform": "uniform", "loguniform": "loguniform",
+                  "randint": "randint", "lograndint": "lograndint"}
+LIST_KINDS = ("grid", "choice")
+VALID_SPECS = ("{ grid = [values] }, { choice = [values] }, { uniform = [lo, hi] }, { loguniform = [lo, hi] }, "
+               "{ randint = [lo, hi] }, { lograndint = [lo, hi] } (int ranges exclude hi)")
+
+
+def search_settings(data: dict[str, Any]) -> dict[str, Any]:
+    """A suite file's `[search]` table (flattened to dotted keys), `samples` and `search_seed`, checked."""
+    search = flatten_search(data.get("search", {}))
+    for key, spec in search.items():
+        check_search_spec(key, spec)
+    samples, seed = data.get("samples", 1), data.get("search_seed", 0)
+    if not _is_int(samples) or samples < 1:
+        raise ConfigError(f"suite samples must be an integer of at least 1, got {samples!r}")
+    if not _is_int(seed):
+        raise ConfigError(f"suite search_seed must be an integer, got {seed!r}")
+    if samples > 1 and all(kind == "grid" for spec in search.values() for kind in spec):
+        raise ConfigError("suite samples > 1 needs a random search spec (choice, uniform, loguniform, randint, "
+                          "lograndint): a grid alone gives the same trials again")
+    return {"search": search, "samples": samples, "search_seed": seed}
+
+
+def flatten_search(table: dict[str, Any]) -> dict[str, Any]:
+    """Both TOML spellings, `method.alpha_model = {...}` (a nested table) and
+    `"method.alpha_model" = {...}`, to {"method.alpha_model": {...}}."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"suite search must be a table of section.key = spec, got {table!r}")
+    flat: dict[str, Any] = {}
+    for key, value in table.items():
+        if key in SECTIONS and isinstance(value, dict):
+            flat.update({f"{key}.{name}": spec for name, spec in value.items()})
+        else:
+            flat[key] = value
+    return flat
+
+
+def check_search_spec(key: str, spec: Any) -> None:
+    section, _, name = key.partition(".")
+    if section not in SECTIONS or not name or "." in name:
+        raise ConfigError(f"search key {key!r}: expected section.key with section one of {', '.join(SECTIONS)}")
+    if not (isinstance(spec, dict) and len(spec) == 1 and next(iter(spec)) in TUNE_FUNCTIONS):
+        raise ConfigError(f"search {key} = {spec!r}: expected one of {VALID_SPECS}")
+    (kind, args), = spec.items()
+    problem = _spec_problem(kind, args)
+    if problem:
+        raise ConfigError(f"search {key} = {spec!r}: {problem}; valid specs: {VALID_SPECS}")
+
+
+def _spec_problem(kind: str, args: Any) -> str | None:
+    """What is wrong with one spec's arguments, or None."""
+    if kind in LIST_KINDS:
+        return None if isinstance(args, list) and args else f"{kind} takes a non-empty list of values"
+    number = _is_int if kind.endswith("randint") else _is_number
+    if not (isinstance(args, list) and len(args) == 2 and all(map(number, args))):
+        return f"{kind} takes [lo, hi], two {'integers' if number is _is_int else 'numbers'}"
+    lo, hi = args
+    if lo >= hi:
+        return f"{kind} needs lo < hi"
+    if kind.startswith("log") and lo <= 0:
+        return f"{kind} needs lo > 0"
+    return None
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def search_points(search: dict[str, dict[str, Any]], *, samples: int, seed: int) -> list[dict[str, Any]]:
+    """The search's points, each {dotted key: value}, in Tune's order: `samples` passes over the
+    grid, each pass drawing the random keys afresh from one generator seeded by `seed`. Without
+    a search, one empty point (the cell itself)."""
+    if not search:
+        return [{}]
+    from ray.tune.search.variant_generator import generate_variants  # slow: only for suites that search
+
+    space = nest({key: tune_domain(spec) for key, spec in search.items()})
+    rng = np.random.default_rng(seed)
+    points: list[dict[str, Any]] = []
+    for _ in range(samples):
+        for _, variant in generate_variants(space, random_state=rng):
+            point = {key: _plain(variant[section][name]) for key in search for section, name in [key.split(".")]}
+            if point not in points:  # coinciding random draws would be the same trial
+                points.append(point)
+    return points
+
+
+def tune_domain(spec: dict[str, Any]) -> Any:
+    """One checked spec as a Ray Tune search-space object, e.g. {"uniform": [0, 1]} -> tune.uniform(0, 1)."""
+    from ray import tune
+
+    (kind, args), = spec.items()
+    function = getattr(tune, TUNE_FUNCTIONS[kind])
+    return function(list(args)) if kind in LIST_KINDS else function(*args)
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars to Python ones (records are JSON)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def nest(flat: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """{"method.alpha_model": v} -> {"method": {"alpha_model": v}}."""
+    nested: dict[str, dict[str, Any]] = {}
+    for key, value in flat.items():
+        section, name = key.split(".", 1)
+        nested.setdefault(section, {})[name] = value
+    return nested
+
+
+def with_point(cell: dict[str, Any], point: dict[str, Any]) -> dict[str, Any]:
+    """A cell with one search point merged in, its label naming the swept values."""
+    if not point:
+        return cell
+    merged = deep_merge(cell, nest(point))
+    merged["label"] = ", ".join(filter(None, [cell.get("label", ""), point_label(point)]))
+    return merged
+
+
+def point_label(point: dict[str, Any]) -> str:
+    """e.g. "alpha_model=0.5"; the full dotted key where two sections sweep the same name."""
+    names = [key.split(".", 1)[1] for key in point]
+    return ", ".join(f"{name if names.count(name) == 1 else key}={_format(value)}"
+                     for (key, value), name in zip(point.items(), names))
+
+
+def _format(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -175,12 +341,18 @@ def deep_merge(base: dict, extra: dict) -> dict:
 
 
 def expand(suite: Suite, *, seeds: int, profile: str, overrides: list[tuple[str, Any]] = ()) -> list[dict[str, Any]]:
-    """Every trial of a suite: cells x seeds, resolved. Raises ConfigError before anything runs."""
+    """Every trial of a suite: cells x search points x seeds, resolved. Raises ConfigError before
+    anything runs."""
     if seeds < 1:
         raise ConfigError(f"--seeds must be at least 1, got {seeds}")
-    return [resolve(deep_merge(suite.defaults, cell), suite=suite.name, seed=seed, profile=profile,
-                    overrides=overrides)
-            for cell in suite.cells for seed in range(seeds)]
+    fixed = sorted(key for key, _ in overrides if key in suite.search)
+    if fixed:
+        raise ConfigError(f"--set {', '.join(fixed)}: the suite {suite.name!r} sweeps this key; "
+                          f"every search point would be the same trial")
+    points = search_points(suite.search, samples=suite.samples, seed=suite.search_seed)
+    return [resolve(with_point(deep_merge(suite.defaults, cell), point), suite=suite.name, seed=seed,
+                    profile=profile, overrides=overrides)
+            for cell in suite.cells for point in points for seed in range(seeds)]
 
 
 def trial_id(config: dict[str, Any]) -> str:

@@ -97,14 +97,19 @@ def evaluate(task: TabularTask, fit: FitResult, reference: ReferenceScores) -> d
     return metrics
 
 
-def run_trial(config: dict[str, Any], *, cache_dir: Path | None = None) -> dict[str, Any]:
-    """Run one resolved trial and return its record; failures become records, never raise."""
-    record: dict[str, Any] = {
+def empty_record(config: dict[str, Any]) -> dict[str, Any]:
+    """A record's identity fields, status ok, nothing measured yet."""
+    return {
         "trial_id": trial_id(config), "suite": config["suite"], "label": config["label"],
         "task": config["task"]["name"], "learner": config["learner"]["name"],
         "method": config["method"]["name"], "seed": config["seed"], "profile": config["profile"],
         "config": config, "status": "ok", "error": None, "metrics": {}, "diagnostics": {}, "timings": {},
     }
+
+
+def run_trial(config: dict[str, Any], *, cache_dir: Path | None = None) -> dict[str, Any]:
+    """Run one resolved trial and return its record; failures become records, never raise."""
+    record = empty_record(config)
     timings = record["timings"]
     start = time.perf_counter()
     try:
@@ -132,9 +137,51 @@ def run_trial(config: dict[str, Any], *, cache_dir: Path | None = None) -> dict[
         record["error"] = f"{type(error).__name__}: {error}"
         record["diagnostics"]["traceback"] = traceback.format_exc(limit=5)
     timings["total_s"] = time.perf_counter() - start
-    record["created_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    record["created_at"] = now()
     record["versions"] = versions()
     return record
+
+
+def run_trial_limited(config: dict[str, Any], *, cache_dir: Path | None = None,
+                      time_limit_s: float | None = None) -> dict[str, Any]:
+    """run_trial under a wall-clock limit: the trial runs in a forked child (Python cannot stop a
+    thread, and Tune runs function trainables in one), which is killed when the limit passes. The
+    record then has status "timeout"; a child that dies on its own gives status "failed"."""
+    if time_limit_s is None:
+        return run_trial(config, cache_dir=cache_dir)
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(target=_send_trial, args=(send, config, cache_dir), daemon=True)
+    start = time.perf_counter()
+    child.start()
+    send.close()
+    try:
+        record = receive.recv() if receive.poll(time_limit_s) else None
+        status, error = "timeout", f"TimeoutError: no result within the {time_limit_s:g} s time limit"
+    except EOFError:  # the child closed its end without sending: it died (killed, out of memory, crash)
+        record, status = None, "failed"
+    if record is None:
+        child.kill()
+        child.join()
+        if status == "failed":
+            error = f"ChildProcessError: the trial process died (exit code {child.exitcode})"
+        record = empty_record(config)
+        record.update(status=status, error=error, created_at=now(), versions=versions())
+        record["timings"]["total_s"] = time.perf_counter() - start
+    child.join()
+    receive.close()
+    return record
+
+
+def _send_trial(send, config: dict[str, Any], cache_dir: Path | None) -> None:
+    send.send(run_trial(config, cache_dir=cache_dir))
+    send.close()
+
+
+def now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
 @functools.cache

@@ -1,5 +1,6 @@
-"""Markdown tables from the results store: the paper layouts of LfL Tables 1 and 2, and a
-generic methods x learners table for any other suite."""
+"""Markdown tables from the results store: the paper layouts of LfL Tables 1 and 2, the
+leaderboard, ablations (a sweep's values x learners) and a generic methods x learners table for
+any other suite."""
 
 from __future__ import annotations
 
@@ -142,7 +143,57 @@ def table_leaderboard(df: pd.DataFrame) -> str:
     return "\n\n".join(parts)
 
 
-LAYOUTS = {"lfl-table1": table_lfl_table1, "lfl-table2": table_lfl_table2, "leaderboard": table_leaderboard}
+def swept_keys(df: pd.DataFrame) -> pd.DataFrame:
+    """The config keys a sweep varied, one column each (e.g. "method.alpha_model"): the keys of
+    the resolved configs that take more than one value within one learner's trials, seed aside."""
+    flat = pd.json_normalize([json.loads(c) for c in df.config]).set_axis(df.index)
+    flat = flat.drop(columns=[c for c in ("suite", "label", "seed", "profile") if c in flat])
+    return flat[[c for c in flat if flat.groupby(df.learner)[c].nunique().gt(1).any()]]
+
+
+def _format_value(value) -> str:
+    return f"{value:g}" if isinstance(value, (int, float, np.number)) and not isinstance(value, bool) else str(value)
+
+
+def _by_swept_value(df: pd.DataFrame, keys: list[str], learners: list[str], cell) -> pd.DataFrame:
+    """One row per swept value (sorted), one column per learner, `cell(trials)` in each."""
+    rows = []
+    for point, part in (df.groupby(keys, sort=True) if keys else [((), df)]):
+        row = {key: _format_value(value) for key, value in zip(keys, point)} if keys else {"point": "-"}
+        for learner in learners:
+            trials = part[part.learner == learner]
+            row[learner] = cell(trials) if len(trials) else ""
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def table_ablation(df: pd.DataFrame) -> str:
+    """A sweep of one (or more) config keys: rows = the swept values, columns = learners; the
+    LfL-normalized score and the observer's margin over the learner's last observed policy."""
+    swept = swept_keys(df)
+    keys = list(swept.columns)
+    df = pd.concat([df.drop(columns=[k for k in keys if k in df]), swept], axis=1)
+    learners = sorted(df.learner.unique(), key=lambda n: GRID_LEARNER_ORDER.index(n)
+                      if n in GRID_LEARNER_ORDER else 99)
+
+    def normalized(trials: pd.DataFrame) -> str:
+        return f"{mean_std(trials.normalized_score)} ({trials.normalized_score.notna().sum()})"
+
+    def margin(trials: pd.DataFrame) -> str:
+        gain = trials.score - trials.learner_last_score
+        return f"{mean_std(gain)} ({int((gain > 0).sum())}/{len(gain)})"
+
+    swept_text = ", ".join(keys) or "nothing (one point)"
+    return (f"Swept: {swept_text}.\n\n"
+            "### Normalized score (0 = first observed learner policy, 1 = last), mean ± std (n)\n\n"
+            + markdown(_by_swept_value(df, keys, learners, normalized))
+            + "\n\n### Observer score - learner's last observed score, mean ± std "
+              "(seeds where the observer beats the learner / n)\n\n"
+            + markdown(_by_swept_value(df, keys, learners, margin)))
+
+
+LAYOUTS = {"lfl-table1": table_lfl_table1, "lfl-table2": table_lfl_table2, "leaderboard": table_leaderboard,
+           "ablation": table_ablation}
 
 
 def report(df: pd.DataFrame, layout_of: dict[str, str]) -> str:
@@ -150,12 +201,12 @@ def report(df: pd.DataFrame, layout_of: dict[str, str]) -> str:
     sections = []
     for (suite, profile), part in df.groupby(["suite", "profile"], sort=True):
         layout = layout_of.get(suite, "")
-        failed = int((part.status == "failed").sum())
+        failed = int(part.status.isin(["failed", "timeout"]).sum())
         # budgets never mix in one table: a suite run at two profiles gets one section per profile
         several = df[df.suite == suite].profile.nunique() > 1
         header = f"## {suite}" + (f" (profile {profile})" if several else "") + (
-            f" ({failed} failed trial(s) left out)" if failed else "")
-        shown = part[part.status != "failed"] if layout == "leaderboard" else part[part.status == "ok"]
+            f" ({failed} failed or timed-out trial(s) left out)" if failed else "")
+        shown = part[part.status.isin(["ok", "n/a"])] if layout == "leaderboard" else part[part.status == "ok"]
         body = LAYOUTS.get(layout, table_generic)(shown) if len(shown) else "no finished trials"
         sections.append(f"{header}\n\n{body}")
     return "\n\n".join(sections)

@@ -82,6 +82,8 @@ class IRLMethod(ABC):
     uses: ClassVar[str]  # "sequence" (the whole learner sequence) or "demonstrations" (last batches)
     Config: ClassVar[type]
     profiles: ClassVar[dict[str, dict[str, Any]]] = {}
+    # What one fit needs from a scheduler (Ray Tune reserves it per trial; torch gets `cpu` threads).
+    resources: ClassVar[dict[str, float]] = {"cpu": 1.0, "gpu": 0.0}
 
     def __init__(self, config: Any | None = None) -> None:
         self.config = config if config is not None else self.Config()

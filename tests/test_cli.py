@@ -10,14 +10,20 @@ from benchmark.store import ResultsStore
 
 
 def run(*argv) -> tuple[int, str]:
+    """The CLI in-process; `run` commands use the serial backend unless they name one (Ray is
+    the default, and its own tests name it)."""
+    argv = list(argv)
+    if argv[0] == "run" and "--backend" not in argv:
+        argv += ["--backend", "serial"]
     out = io.StringIO()
     with redirect_stdout(out):
-        code = main(list(argv))
+        code = main(argv)
     return code, out.getvalue()
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["run", "no-such-suite"], "valid: gridworld, lfl-table1, lfl-table2"),
+    (["run", "no-such-suite"], "valid: ablation-lfl-alpha-model, ablation-lfl-k, ablation-lfl-trajectory-length, "
+                               "gridworld, lfl-table1, lfl-table2"),
     (["run", "lfl-table1", "--set", "method.name=nope"], "unknown method 'nope' (valid: "),
     (["run", "lfl-table1", "--set", "task.name=maze"], "unknown task 'maze'"),
     (["run", "lfl-table2", "--set", "learner.name=sarsa"], "unknown learner 'sarsa'"),
@@ -29,6 +35,8 @@ def run(*argv) -> tuple[int, str]:
     (["run", "lfl-table1", "--backend", "mpi"], "unknown backend 'mpi'"),
     (["run", "lfl-table1", "--seeds", "0"], "--seeds must be at least 1"),
     (["run", "lfl-table1", "--seeds", "two"], "invalid int value"),
+    (["run", "lfl-table1", "--time-limit", "0"], "--time-limit must be positive"),
+    (["run", "lfl-table1", "--address", "127.0.0.1:1"], "cannot reach the Ray cluster at '127.0.0.1:1'"),
     (["export", "--suite", "nope"], "unknown suite 'nope'"),
 ])
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, capsys, argv, message):

@@ -1,0 +1,108 @@
+"""Orchestration: time limits, dying trials, non-finite results, and resuming after kill -9."""
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from benchmark.store import ResultsStore
+from methods.base import FitResult, RecoveredReward
+from methods.lfl import LfL
+from tests.test_cli import run
+
+
+def sleepy_fit(self, data, task, *, seed):
+    time.sleep(60)
+
+
+def dying_fit(self, data, task, *, seed):
+    os._exit(3)
+
+
+def nan_fit(self, data, task, *, seed):
+    return FitResult(RecoveredReward(table=np.full((task.n_states, task.n_actions), np.nan)))
+
+
+def test_a_trial_past_its_time_limit_is_a_timeout_record_and_is_retried(tmp_path, monkeypatch, capsys):
+    store = str(tmp_path / "store")
+    monkeypatch.setattr(LfL, "fit", sleepy_fit)
+    tick = time.perf_counter()
+    code, _ = run("run", "lfl-table1", "--store", store, "--no-progress", "--time-limit", "1")
+    assert code == 1 and time.perf_counter() - tick < 20  # two trials, each stopped after 1 s
+    records = ResultsStore(store).records()
+    assert [r["status"] for r in records] == ["timeout", "timeout"]
+    assert all("1 s time limit" in r["error"] for r in records)
+    assert "0 trial(s) failed, 2 timed out" in capsys.readouterr().err
+    monkeypatch.undo()
+    assert run("run", "lfl-table1", "--store", store, "--no-progress", "--time-limit", "60")[0] == 0
+    assert "0 already finished, 2 to run" in capsys.readouterr().err
+    assert [r["status"] for r in ResultsStore(store).records()] == ["ok", "ok"]  # the latest record of each trial
+    assert (tmp_path / "store" / "records.jsonl").read_text().count("\n") == 4  # the timeouts stay on file
+
+
+def test_a_trial_whose_process_dies_is_a_failed_record(tmp_path, monkeypatch):
+    store = str(tmp_path / "store")
+    monkeypatch.setattr(LfL, "fit", dying_fit)
+    assert run("run", "lfl-table1", "--store", store, "--no-progress", "--time-limit", "30")[0] == 1
+    records = ResultsStore(store).records()
+    assert all(r["status"] == "failed" and "exit code 3" in r["error"] for r in records)
+
+
+def test_a_non_finite_reward_is_a_failed_record(tmp_path, monkeypatch):
+    store = str(tmp_path / "store")
+    monkeypatch.setattr(LfL, "fit", nan_fit)
+    assert run("run", "lfl-table1", "--store", store, "--no-progress")[0] == 1
+    records = ResultsStore(store).records()
+    assert all(r["status"] == "failed" and "NaN or inf" in r["error"] for r in records)
+
+
+# Algorithm 1's Adam regression at 2000 steps takes about a second a trial: slow enough to kill
+# the driver mid-sweep (12 trials).
+SWEEP = ["run", "lfl-table2", "--seeds", "3", "--set", "method.solver=adam", "--set", "method.reward_steps=2000",
+         "--no-progress"]
+
+
+def export(store: str) -> pd.DataFrame:
+    code, csv = run("export", "--store", store)
+    assert code == 0
+    return pd.read_csv(io.StringIO(csv)).sort_values("trial_id").reset_index(drop=True)
+
+
+def test_resume_after_kill_9_recomputes_nothing_and_matches_an_uninterrupted_run(tmp_path):
+    killed, uninterrupted = str(tmp_path / "killed"), str(tmp_path / "uninterrupted")
+    env = {**os.environ, "IRLBENCH_RAY_STORAGE": str(tmp_path / "ray")}
+    command = [sys.executable, "-m", "benchmark.cli", *SWEEP, "--store", killed, "--backend", "ray"]
+    driver = subprocess.Popen(command, env=env, start_new_session=True, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    records_file = tmp_path / "killed" / "records.jsonl"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and driver.poll() is None:
+        if records_file.exists() and records_file.read_bytes().count(b"\n") >= 2:
+            break
+        time.sleep(0.05)
+    assert driver.poll() is None, "the sweep ended before it could be killed"
+    driver.send_signal(signal.SIGKILL)  # the driver only, as `kill -9 PID` would
+    driver.wait()
+    time.sleep(1)
+    os.killpg(driver.pid, signal.SIGKILL)  # then the local Ray it had started, so nothing lingers
+    before = {r["trial_id"] for r in ResultsStore(killed).records()}
+    assert 2 <= len(before) < 12
+
+    resumed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert f"12 trial(s), {len(before)} already finished, {12 - len(before)} to run" in resumed.stderr
+    records = ResultsStore(killed).records()
+    ids = [r["trial_id"] for r in records]
+    assert len(ids) == 12 and len(set(ids)) == 12  # nothing duplicated, nothing missing
+    recomputed = before & {r["trial_id"] for r in records[len(before):]}
+    print(f"killed after {len(before)} of 12 trials; recomputed on resume: {len(recomputed)}")
+    assert not recomputed
+
+    assert run(*SWEEP, "--store", uninterrupted)[0] == 0  # serial: the same trials, never interrupted
+    pd.testing.assert_frame_equal(export(killed), export(uninterrupted))
