@@ -31,11 +31,17 @@ def trial_resources(config: dict[str, Any]) -> dict[str, float]:
     return {"cpu": float(declared.get("cpu", 1.0)), "gpu": float(declared.get("gpu", 0.0))}
 
 
-def match_torch_threads(cpus: float) -> None:
-    """Torch gets as many threads as the trial has CPUs: more only fight numpy's BLAS for the cores."""
+def match_threads(cpus: float) -> None:
+    """Torch and numpy's BLAS get as many threads as the trial has CPUs: more only fight each other
+    for the cores, and a fixed count keeps BLAS reductions, hence results, the same on every
+    backend (Ray's workers would otherwise run 1 BLAS thread and the serial driver all of them)."""
+    import scipy.linalg  # noqa: F401  (loads scipy's own BLAS, so that the limit below covers it too)
+    import threadpoolctl
     import torch
 
-    torch.set_num_threads(max(1, int(cpus)))
+    threads = max(1, int(cpus))
+    torch.set_num_threads(threads)
+    threadpoolctl.threadpool_limits(limits=threads)
 
 
 def check_reachable(address: str | None, timeout_s: float = 5.0) -> None:
@@ -53,7 +59,7 @@ def check_reachable(address: str | None, timeout_s: float = 5.0) -> None:
 def run_serial(configs: list[dict[str, Any]], on_record: OnRecord, *, cache_dir: Path | None = None,
                time_limit_s: float | None = None, on_start: OnStart | None = None, **_: Any) -> None:
     for config in configs:
-        match_torch_threads(trial_resources(config)["cpu"])
+        match_threads(trial_resources(config)["cpu"])
         if on_start:
             on_start(config)
         on_record(run_trial_limited(config, cache_dir=cache_dir, time_limit_s=time_limit_s))
@@ -62,7 +68,6 @@ def run_serial(configs: list[dict[str, Any]], on_record: OnRecord, *, cache_dir:
 def run_ray(configs: list[dict[str, Any]], on_record: OnRecord, *, cache_dir: Path | None = None,
             address: str | None = None, time_limit_s: float | None = None, on_start: OnStart | None = None) -> None:
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # no experiment banner: the CLI has its own progress bar
-    os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")  # no per-trial CSV/JSON/TensorBoard files
     import ray
     from ray import tune
     from ray.tune.execution.placement_groups import PlacementGroupFactory
@@ -81,8 +86,9 @@ def run_ray(configs: list[dict[str, Any]], on_record: OnRecord, *, cache_dir: Pa
 
     def trainable(params: dict[str, Any]) -> None:
         config = params["config"]
-        match_torch_threads(trial_resources(config)["cpu"])
-        record = run_trial_limited(config, cache_dir=Path(params["cache_dir"]), time_limit_s=params["time_limit_s"])
+        match_threads(trial_resources(config)["cpu"])
+        cache_dir = Path(params["cache_dir"]) if params["cache_dir"] else None  # None: the node's own cache
+        record = run_trial_limited(config, cache_dir=cache_dir, time_limit_s=params["time_limit_s"])
         tune.report({"record": json.dumps(record)})
 
     def resources(params: dict[str, Any]) -> PlacementGroupFactory:
@@ -107,7 +113,10 @@ def run_ray(configs: list[dict[str, Any]], on_record: OnRecord, *, cache_dir: Pa
     storage = Path(os.environ.get("IRLBENCH_RAY_STORAGE", Path(cache).parent / "ray")).resolve()
     tuner = tune.Tuner(
         tune.with_resources(trainable, resources),
-        param_space={"config": tune.grid_search(configs), "cache_dir": cache, "time_limit_s": time_limit_s},
+        # On a cluster every node caches datasets under its own $IRLBENCH_CACHE (or ~/.cache/irlbench):
+        # the driver's path may not exist there. A local Ray shares the driver's cache.
+        param_space={"config": tune.grid_search(configs), "cache_dir": None if address else cache,
+                     "time_limit_s": time_limit_s},
         # One worker process per CPU serves trial after trial: without reuse every trial pays a
         # fresh actor plus torch/SB3 imports (~3 s, more than most tabular trials take).
         tune_config=tune.TuneConfig(reuse_actors=True),

@@ -106,3 +106,18 @@ def test_resume_after_kill_9_recomputes_nothing_and_matches_an_uninterrupted_run
 
     assert run(*SWEEP, "--store", uninterrupted)[0] == 0  # serial: the same trials, never interrupted
     pd.testing.assert_frame_equal(export(killed), export(uninterrupted))
+
+
+def test_trials_get_as_many_blas_and_torch_threads_as_cpus():
+    """Every BLAS the trial can use (numpy's and scipy's own) and torch run the trial's CPU count of
+    threads: a multi-threaded BLAS reduction changed MaxEnt's scores in the 4th decimal between the
+    serial driver (all cores) and Ray's workers (one)."""
+    import threadpoolctl
+    import torch
+
+    from benchmark.backends import match_threads
+
+    match_threads(1.0)
+    blas = [pool for pool in threadpoolctl.threadpool_info() if pool["user_api"] == "blas"]
+    assert any("scipy" in pool["filepath"] for pool in blas)
+    assert all(pool["num_threads"] == 1 for pool in blas) and torch.get_num_threads() == 1
