@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from benchmark.config import SECTIONS, ProtocolConfig, trial_id
+from benchmark.normalization import expert_normalized, lfl_normalized
 from benchmark.reward_distance import epic_distance
 from envs.datasets import ObservationDataset, ReferenceScores, load_or_generate
 from envs.learners import run_learner
@@ -88,8 +89,8 @@ def evaluate(task: TabularTask, fit: FitResult, reference: ReferenceScores) -> d
         "learner_last_score": last,
         "optimal_score": reference.optimal,
         "random_score": reference.random,
-        "normalized_score": (score - first) / (last - first) if last != first else math.nan,
-        "normalized_score_expert": (score - reference.random) / (reference.optimal - reference.random),
+        "normalized_score": float(lfl_normalized(score, first, last)),
+        "normalized_score_expert": float(expert_normalized(score, reference.random, reference.optimal)),
     }
     metrics["epic_distance"] = epic_distance(fit.reward.table, mdp.reward, mdp.transitions, mdp.gamma)
     if fit.policy is not None:

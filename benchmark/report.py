@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from benchmark.normalization import expert_normalized, lfl_normalized
+
 PUBLISHED = tomllib.loads((Path(__file__).parent / "published.toml").read_text())
 GRID_LEARNER_ORDER = ["spi", "svi", "q_learning", "random_improvements", "gpomdp"]
 
@@ -107,11 +109,9 @@ def _matrix(df: pd.DataFrame, metric: str, learners: list[str], notes: dict[str,
 def with_policy_normalized(df: pd.DataFrame) -> pd.DataFrame:
     """Adds `policy_normalized`: the method's own policy score under its protocol's normalization
     (expert demonstrations: uniform = 0, optimal = 1; a learner's sequence: first = 0, last = 1)."""
-    expert = df.learner == "expert"
-    span = (df.learner_last_score - df.learner_first_score).where(lambda x: x != 0)
     return df.assign(policy_normalized=np.where(
-        expert, (df.method_policy_score - df.random_score) / (df.optimal_score - df.random_score),
-        (df.method_policy_score - df.learner_first_score) / span))
+        df.learner == "expert", expert_normalized(df.method_policy_score, df.random_score, df.optimal_score),
+        lfl_normalized(df.method_policy_score, df.learner_first_score, df.learner_last_score)))
 
 
 def table_leaderboard(df: pd.DataFrame) -> str:
