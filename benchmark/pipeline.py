@@ -24,7 +24,7 @@ from benchmark.normalization import expert_normalized, lfl_normalized
 from benchmark.reward_distance import epic_distance
 from envs.datasets import ObservationDataset, ReferenceScores, load_or_generate
 from envs.learners import run_learner
-from envs.tabular import soft_optimal_policy, soft_score, uniform_policy
+from envs.tabular import soft_optimal_policy, soft_policy_improvement, soft_score, uniform_policy
 from envs.tasks import TabularTask, build_task
 from methods.base import FitResult, NotApplicable, TaskInfo
 from methods.registry import METHODS
@@ -32,6 +32,10 @@ from methods.registry import METHODS
 SEED_STREAMS = {"dataset": 0, "method": 1}
 # Undefined, not failed: normalization when the learner did not change, EPIC for a pure-shaping reward.
 NAN_ALLOWED = {"normalized_score", "epic_distance"}
+# The observer's learning curve: soft policy improvement steps on the recovered reward (Newton's
+# method on the soft Bellman equation, so 10 steps reach the fixed point on these grids).
+OBSERVER_STEPS = 10
+SIGNIFICANT_DIGITS = 6  # curves and reward tables in records are for figures, not for metrics
 
 
 def section_config(config: dict[str, Any], section: str):
@@ -98,13 +102,56 @@ def evaluate(task: TabularTask, fit: FitResult, reference: ReferenceScores) -> d
     return metrics
 
 
+def behaviour_clone(dataset: ObservationDataset, n_states: int, n_actions: int) -> np.ndarray:
+    """(S, A) the observer's starting policy: the last observed policy when policies are observed
+    exactly, else the maximum-likelihood clone of the last batch (uniform in unvisited states)."""
+    if dataset.policies is not None:
+        return np.asarray(dataset.policies[-1], dtype=float)
+    batch = dataset.batches[-1]
+    counts = np.zeros((n_states, n_actions))
+    np.add.at(counts, (batch.observations, batch.actions), 1.0)
+    visits = counts.sum(axis=1, keepdims=True)
+    return np.where(visits > 0, counts / np.maximum(visits, 1.0), 1.0 / n_actions)
+
+
+def observer_curve(task: TabularTask, reward: np.ndarray, start: np.ndarray,
+                   steps: int = OBSERVER_STEPS) -> list[float]:
+    """True-reward scores of the observer as it learns on the recovered reward, like LfL's Fig. 4:
+    it starts from the clone of the learner's last observed behaviour and takes `steps` soft
+    policy improvement steps on the recovered reward (their limit is the evaluated observer)."""
+    mdp, alpha = task.mdp, task.alpha
+    policy, scores = start, [soft_score(mdp, start, alpha)]
+    for _ in range(steps):
+        policy = soft_policy_improvement(mdp, policy, alpha, reward)
+        scores.append(soft_score(mdp, policy, alpha))
+    return scores
+
+
+def rounded(values) -> list:
+    """Nested lists of floats at SIGNIFICANT_DIGITS, for compact records."""
+    return np.vectorize(lambda x: float(f"{x:.{SIGNIFICANT_DIGITS}g}"), otypes=[float])(
+        np.asarray(values, dtype=float)).tolist()
+
+
+def artifacts(task: TabularTask, dataset: ObservationDataset, fit: FitResult,
+              reference: ReferenceScores) -> dict[str, list]:
+    """What the report's figures need beyond the metrics: the learner's observed scores, the
+    observer's learning curve and the recovered (S, A) reward table."""
+    mdp = task.mdp
+    start = behaviour_clone(dataset, mdp.n_states, mdp.n_actions)
+    return {"learner_curve": rounded(reference.learner),
+            "observer_curve": rounded(observer_curve(task, fit.reward.table, start)),
+            "reward": rounded(fit.reward.table)}
+
+
 def empty_record(config: dict[str, Any]) -> dict[str, Any]:
     """A record's identity fields, status ok, nothing measured yet."""
     return {
         "trial_id": trial_id(config), "suite": config["suite"], "label": config["label"],
         "task": config["task"]["name"], "learner": config["learner"]["name"],
         "method": config["method"]["name"], "seed": config["seed"], "profile": config["profile"],
-        "config": config, "status": "ok", "error": None, "metrics": {}, "diagnostics": {}, "timings": {},
+        "config": config, "status": "ok", "error": None, "metrics": {}, "artifacts": {}, "diagnostics": {},
+        "timings": {},
     }
 
 
@@ -126,6 +173,7 @@ def run_trial(config: dict[str, Any], *, cache_dir: Path | None = None) -> dict[
             raise FloatingPointError("the recovered reward has NaN or inf entries")
         tick = time.perf_counter()
         record["metrics"] = evaluate(task, fit, reference)
+        record["artifacts"] = artifacts(task, dataset, fit, reference)
         timings["evaluate_s"] = time.perf_counter() - tick
         record["diagnostics"] = {k: v for k, v in fit.diagnostics.items() if isinstance(v, (int, float, str))}
         if not all(math.isfinite(v) for k, v in record["metrics"].items() if k not in NAN_ALLOWED):

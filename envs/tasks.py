@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from envs.gridworld import ALPHA, GAMMA, lfl_gridworld
+from envs.gridworld import ALPHA, GAMMA, SIZE, lfl_gridworld
 from envs.patchgrid import patch_gridworld
 from envs.tabular import TabularMDP
 
@@ -39,20 +39,23 @@ class PatchGridConfig(GridworldConfig):
 
 @dataclass(frozen=True)
 class TabularTask:
+    """grid_shape: (width, height) of a grid task whose state index is x * height + y (for figures)."""
+
     name: str
     mdp: TabularMDP
     alpha: float
+    grid_shape: tuple[int, int] | None = None
 
 
 def build_gridworld(config: GridworldConfig) -> TabularTask:
     mdp = lfl_gridworld(stochastic=config.stochastic, slip=config.slip, gamma=config.gamma)
-    return TabularTask(config.name, mdp, config.alpha)
+    return TabularTask(config.name, mdp, config.alpha, (SIZE, SIZE))
 
 
 def build_patch_gridworld(config: PatchGridConfig) -> TabularTask:
     mdp = patch_gridworld(stochastic=config.stochastic, slip=config.slip, gamma=config.gamma,
                           reset_centre=config.reset_centre)
-    return TabularTask(config.name, mdp, config.alpha)
+    return TabularTask(config.name, mdp, config.alpha, (SIZE, SIZE))
 
 
 TASKS: dict[str, tuple[type, object]] = {GridworldConfig.name: (GridworldConfig, build_gridworld),

@@ -1,8 +1,9 @@
 import numpy as np
+import pytest
 
 from benchmark.config import expand, load_suite, trial_id
-from benchmark.pipeline import observe_learner, run_trial, section_config
-from envs.datasets import Batch
+from benchmark.pipeline import behaviour_clone, observe_learner, run_trial, section_config
+from envs.datasets import Batch, ObservationDataset
 from envs.tasks import build_task
 
 
@@ -37,3 +38,27 @@ def test_seeds_give_different_datasets(tmp_path):
     a, _ = observe_learner(one, task, tmp_path)
     b, _ = observe_learner(two, task, tmp_path)
     assert not np.array_equal(a.batches[1].actions, b.batches[1].actions)
+
+
+def test_records_carry_the_learning_curves_and_reward_the_figures_need(tmp_path):
+    table1 = expand(load_suite("lfl-table1"), seeds=1, profile="smoke")[0]  # exact policies, Theorem 2
+    for config in (table1, table2_configs()[0]):
+        record = run_trial(config, cache_dir=tmp_path)
+        metrics, art = record["metrics"], record["artifacts"]
+        task = build_task(section_config(config, "task"))
+        # the learner's curve is the scores of its observed policies, first and last as in the metrics
+        assert art["learner_curve"][0] == pytest.approx(metrics["learner_first_score"], rel=1e-5)
+        assert art["learner_curve"][-1] == pytest.approx(metrics["learner_last_score"], rel=1e-5)
+        # soft policy improvement on the recovered reward converges to the evaluated observer
+        assert art["observer_curve"][-1] == pytest.approx(metrics["score"], rel=1e-5)
+        assert np.shape(art["reward"]) == task.mdp.reward.shape
+        if config is table1:  # with exact policies the observer starts from the learner's last policy
+            assert art["observer_curve"][0] == pytest.approx(metrics["learner_last_score"], rel=1e-5)
+
+
+def test_behaviour_clone_is_the_maximum_likelihood_policy_of_the_last_batch():
+    batch = Batch(observations=np.array([0, 0, 0, 1]), actions=np.array([1, 1, 0, 2]),
+                  next_observations=np.array([1, 1, 0, 2]), episode_starts=np.zeros(4, bool))
+    first = Batch(np.array([2]), np.array([0]), np.array([2]), np.zeros(1, bool))
+    policy = behaviour_clone(ObservationDataset((first, batch)), n_states=3, n_actions=3)
+    np.testing.assert_allclose(policy, [[1 / 3, 2 / 3, 0], [0, 0, 1], [1 / 3, 1 / 3, 1 / 3]])
