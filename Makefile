@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench report screenshot clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,15 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/table2_speed.py
 	$(BIN)/python bench/gridworld_cost.py quick
+	$(BIN)/python bench/report_speed.py
+
+# reports/ from the committed records: tables (md, tex, csv), figures (PNG, PDF) and the HTML page
+report: $(STAMP)
+	$(BIN)/irlbench report --store results --out reports --format md,tex,csv,html
+
+# the HTML leaderboard rendered by headless Chromium (Debian's package; installed when missing)
+screenshot: report
+	bash bench/screenshot.sh reports/index.html reports/leaderboard.png
 
 clean:
 	rm -rf $(VENV)

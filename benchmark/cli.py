@@ -11,11 +11,10 @@ from pathlib import Path
 import pandas as pd
 
 from benchmark import report as reports
-from benchmark.backends import BACKENDS, RUNNERS, check_reachable
-from benchmark.config import (PROFILES, SECTIONS, ConfigError, expand, load_suite, parse_override, suite_names,
-                              trial_id)
 from benchmark.store import ResultsStore
-from methods.registry import METHODS
+from benchmark.suite_files import PROFILES, ConfigError, suite_layout, suite_names
+
+BACKEND_NAMES = ("ray", "serial")  # benchmark.backends.BACKENDS, named here so `report` never imports Ray
 
 EXPORT_COLUMNS = ["suite", "label", "task", "learner", "method", "seed", "profile", "status", "score",
                   "learner_first_score", "learner_last_score", "optimal_score", "random_score", "regret",
@@ -36,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seeds", type=int, default=None, help="seeds 0..N-1 (default: the suite's)")
     run.add_argument("--profile", default="quick", help=f"budget profile: {', '.join(PROFILES)}")
     run.add_argument("--store", default="results", help="results store directory (default: results)")
-    run.add_argument("--backend", default="ray", help=f"{', '.join(BACKENDS)} (default: ray)")
+    run.add_argument("--backend", default="ray", help=f"{', '.join(BACKEND_NAMES)} (default: ray)")
     run.add_argument("--address", default=os.environ.get("RAY_ADDRESS"),
                      help="an existing Ray cluster to run on, e.g. ray://head:10001 or head:6379 "
                           "(default: $RAY_ADDRESS, else a local Ray on this machine)")
@@ -45,15 +44,32 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                      help="override a config key, e.g. --set task.stochastic=true (repeatable)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
-    for name, help_text in (("export", "one CSV row per trial on stdout"),
-                            ("report", "markdown tables in the paper layouts")):
-        p = sub.add_parser(name, help=help_text)
-        p.add_argument("--store", default="results")
-        p.add_argument("--suite", default=None)
+    export = sub.add_parser("export", help="one CSV row per trial on stdout")
+    report = sub.add_parser("report", help="tables in the paper layouts, figures and the HTML leaderboard")
+    for p in (export, report):
+        p.add_argument("--store", default="results", help="results store directory (default: results)")
+        p.add_argument("--suite", default=None, help="only this suite (default: every suite in the store)")
+    report.add_argument("--format", default="md", help=f"one or more of {', '.join(FORMATS)}, comma-separated "
+                        "(default: md); without --out the first is printed")
+    report.add_argument("--out", default=None, metavar="DIR",
+                        help="write report.<format> files and figures/ (PNG and PDF) into DIR")
+    report.add_argument("--metric", default=reports.NORMALIZED,
+                        help="the value in the tables: normalized (default), policy_normalized or a record metric "
+                             "(score, regret, epic_distance, ...)")
+    report.add_argument("--normalization", default="protocol",
+                        help=f"{', '.join(reports.NORMALIZATIONS)} (default protocol: LfL's for learner sequences, "
+                             "imitation's for expert demonstrations)")
+    report.add_argument("--aggregate", default="mean",
+                        help=f"{', '.join(reports.AGGREGATES)}: cells as mean ± std, or IQM with a 95%% bootstrap "
+                             "interval (default: mean)")
+    report.add_argument("--no-figures", action="store_true", help="tables only")
     return parser
 
 
 def cmd_list() -> int:
+    from benchmark.config import SECTIONS, load_suite
+    from methods.registry import METHODS
+
     print("methods:")
     for name, cls in sorted(METHODS.items()):
         print(f"  {name:22s} uses {cls.uses}: {(cls.__doc__ or '').strip().splitlines()[0]}")
@@ -71,6 +87,9 @@ def cmd_list() -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from benchmark.backends import BACKENDS, RUNNERS, check_reachable
+    from benchmark.config import expand, load_suite, parse_override, trial_id
+
     suite = load_suite(args.suite)
     if args.backend not in BACKENDS:
         raise ConfigError(f"unknown backend {args.backend!r} (valid: {', '.join(BACKENDS)})")
@@ -132,12 +151,12 @@ class Progress:
         self.bar.close()
 
 
-def _frame(args: argparse.Namespace) -> pd.DataFrame:
+def _frame(args: argparse.Namespace, artifacts: bool = False) -> pd.DataFrame:
     if args.suite is not None and args.suite not in suite_names():
         raise ConfigError(f"unknown suite {args.suite!r} (valid: {', '.join(suite_names())})")
     if not Path(args.store).is_dir():
         raise ConfigError(f"no results store at {args.store!r}")
-    df = ResultsStore(args.store).frame()
+    df = ResultsStore(args.store).frame(artifacts=artifacts)
     if args.suite is not None and not df.empty:
         df = df[df.suite == args.suite]
     return df
@@ -152,14 +171,75 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+FORMATS = {"md": "report.md", "tex": "report.tex", "csv": "report.csv", "html": "index.html"}
+
+
+def report_options(args: argparse.Namespace, df: pd.DataFrame) -> tuple[list[str], reports.ReportOptions]:
+    """The requested formats and options, validated before anything is computed or written."""
+    formats = [f.strip() for f in args.format.split(",") if f.strip()]
+    for name, value, valid in (("format", formats, list(FORMATS)),
+                               ("normalization", [args.normalization], list(reports.NORMALIZATIONS)),
+                               ("aggregate", [args.aggregate], list(reports.AGGREGATES))):
+        bad = [v for v in value if v not in valid] or ([] if value else [""])
+        if bad:
+            raise ConfigError(f"unknown --{name} {bad[0]!r} (valid: {', '.join(valid)})")
+    metrics = [reports.NORMALIZED, "policy_normalized"] + sorted(
+        c for c in df.columns if c not in NOT_METRICS and pd.api.types.is_numeric_dtype(df[c]))
+    if args.metric not in metrics:
+        raise ConfigError(f"unknown --metric {args.metric!r} (valid: {', '.join(metrics)})")
+    return formats, reports.ReportOptions(metric=args.metric, normalization=args.normalization,
+                                          aggregate=args.aggregate, figures=wants_figures(args))
+
+
+def wants_figures(args: argparse.Namespace) -> bool:
+    """Figures go to --out, or into a page printed as HTML; never into a terminal's markdown."""
+    return not args.no_figures and (args.out is not None or args.format.split(",")[0].strip() == "html")
+
+
+NOT_METRICS = {"trial_id", "suite", "label", "task", "learner", "method", "seed", "profile", "status", "error",
+               "config", "learner_curve", "observer_curve", "reward"}
+
+
 def cmd_report(args: argparse.Namespace) -> int:
-    df = _frame(args)
+    from benchmark import figures as figure_files
+    from benchmark import leaderboard, tables
+
+    df = _frame(args, artifacts=wants_figures(args))
+    formats, options = report_options(args, df if not df.empty else pd.DataFrame())
     if df.empty:
-        print("no records")
+        print("no records", file=sys.stderr)
         return 0
-    layouts = {name: load_suite(name).layout for name in df.suite.unique() if name in suite_names()}
-    print(reports.report(df, layouts))
+    layouts = {name: suite_layout(name) for name in df.suite.unique() if name in suite_names()}
+    sections = reports.sections(df, layouts, options)
+    n_ok = int((df.status == "ok").sum())
+    subtitle = f"{len(df)} trial records ({n_ok} ok) from {Path(args.store) / 'records.jsonl'}"
+    render = {"md": lambda: tables.markdown(sections, "figures" if args.out and options.figures else None),
+              "tex": lambda: tables.latex(sections), "csv": lambda: tables.csv_text(sections),
+              "html": lambda: leaderboard.page(sections, subtitle=subtitle)}
+    if args.out is None:
+        sys.stdout.write(render[formats[0]]())
+        return 0
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in formats:
+        written.append(write_atomically(out / FORMATS[name], render[name]()))
+    if options.figures:
+        for section in sections:
+            for figure in section.figures:
+                written += figure_files.save(figure, out / "figures")
+    print(f"wrote {len(written)} file(s) to {out}/: " + ", ".join(sorted({p.name for p in written[:len(formats)]}))
+          + (f" and {len(written) - len(formats)} figure file(s) in figures/" if len(written) > len(formats) else ""),
+          file=sys.stderr)
     return 0
+
+
+def write_atomically(path: Path, content: str) -> Path:
+    """A reader never sees a half-written report: write beside it, then rename over it."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(content)
+    temporary.replace(path)
+    return path
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -39,14 +39,8 @@ import numpy as np
 
 from envs.learners import LEARNERS
 from envs.tasks import TASKS
+from benchmark.suite_files import PROFILES, SUITES_DIR, ConfigError, suite_names  # noqa: F401 (re-exported)
 from methods.registry import METHODS
-
-SUITES_DIR = Path(__file__).parent / "suites"
-PROFILES = ("smoke", "quick", "paper")
-
-
-class ConfigError(ValueError):
-    """Bad user input: an unknown name or key, or a malformed value."""
 
 
 @dataclass(frozen=True)
@@ -96,10 +90,6 @@ class Suite:
         """How many points the search has, at most (coinciding random draws are run once)."""
         grid = math.prod(len(args) for spec in self.search.values() for kind, args in spec.items() if kind == "grid")
         return grid * self.samples
-
-
-def suite_names() -> list[str]:
-    return sorted(p.stem for p in SUITES_DIR.glob("*.toml"))
 
 
 def load_suite(name: str) -> Suite:

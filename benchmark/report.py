@@ -1,226 +1,428 @@
-"""Markdown tables from the results store: the paper layouts of LfL Tables 1 and 2, the
-leaderboard, ablations (a sweep's values x learners) and a generic methods x learners table for
-any other suite."""
+"""The report: records -> Sections of Tables and Figures, in the layout each suite names.
+
+Layouts: the LfL paper's Tables 1, 2 and 3 (with the published numbers beside ours, from
+published.toml), the leaderboard (methods x observation sources, normalized scores, an aggregate
+column, the methods' own policies, EPIC distances, and the five figure types), ablations (swept
+values x learners) and a generic methods x learners table for any other suite. Statistics come
+from benchmark/stats.py, figures from benchmark/figures.py, the text formats from tables.py.
+"""
 
 from __future__ import annotations
 
 import json
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from benchmark import stats
 from benchmark.normalization import expert_normalized, lfl_normalized
+from benchmark.tables import Cell, Section, Table, text
 
 PUBLISHED = tomllib.loads((Path(__file__).parent / "published.toml").read_text())
-GRID_LEARNER_ORDER = ["spi", "svi", "q_learning", "random_improvements", "gpomdp"]
+GRID_LEARNER_ORDER = ["spi", "svi", "q_learning", "random_improvements", "gpomdp", "expert"]
+NORMALIZATIONS = ("protocol", "lfl", "expert")
+AGGREGATES = ("mean", "iqm")
+LOWER_IS_BETTER = {"regret", "epic_distance", "total_s"}
+METRIC_NAMES = {"epic_distance": "EPIC distance to the true reward (0 = equal up to shaping and scale)",
+                "score": "Observer score J (true reward, soft value of the start state)",
+                "regret": "Observer regret J(pi*) - J(observer)"}
+NORMALIZED = "normalized"  # the --metric value meaning "the normalized score" (the default)
+NORMALIZATION_TEXT = {
+    "protocol": "each protocol's convention: learner sequences 0 = first observed policy, 1 = last (LfL); "
+                "expert demonstrations 0 = uniform policy, 1 = optimal (imitation)",
+    "lfl": "LfL's convention: 0 = first observed policy, 1 = last",
+    "expert": "imitation's convention: 0 = uniform policy, 1 = optimal",
+}
 
 
-def mean_std(values: pd.Series, digits: int = 2) -> str:
-    values = values.dropna()
-    if len(values) == 0:
-        return "n/a"
-    if len(values) == 1:
-        return f"{values.iloc[0]:.{digits}f}"
-    return f"{values.mean():.{digits}f} ± {values.std(ddof=0):.{digits}f}"
+@dataclass(frozen=True)
+class ReportOptions:
+    """metric: a record metric, or "normalized" for the normalized score in `normalization`;
+    aggregate: the cell statistic, mean ± std or IQM with its 95% bootstrap interval."""
+
+    metric: str = NORMALIZED
+    normalization: str = "protocol"
+    aggregate: str = "mean"
+    figures: bool = True
+    bootstrap_reps: int = 2000
+    seed: int = 0
+
+    def rng(self) -> np.random.Generator:
+        return np.random.default_rng(self.seed)
 
 
-def markdown(frame: pd.DataFrame) -> str:
-    cols = list(frame.columns)
-    lines = ["| " + " | ".join(map(str, cols)) + " |", "| " + " | ".join("---" for _ in cols) + " |"]
-    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False)]
-    return "\n".join(lines)
+def protocol_of(learner: str) -> str:
+    return "expert" if learner == "expert" else "sequence"
 
+
+def learner_order(names) -> list[str]:
+    return sorted(names, key=lambda n: (GRID_LEARNER_ORDER.index(n) if n in GRID_LEARNER_ORDER else 99, n))
+
+
+# ----- values and cells -------------------------------------------------------------------------
+
+def normalized(df: pd.DataFrame, score: str, normalization: str) -> pd.Series:
+    """`score` (a column of scores) normalized per row: LfL's (first/last observed policy),
+    imitation's (uniform/optimal) or each protocol's own (LfL's for sequences, imitation's for experts)."""
+    lfl = pd.Series(lfl_normalized(df[score], df.learner_first_score, df.learner_last_score), index=df.index)
+    expert = pd.Series(expert_normalized(df[score], df.random_score, df.optimal_score), index=df.index)
+    if normalization == "lfl":
+        return lfl
+    if normalization == "expert":
+        return expert
+    return expert.where(df.learner == "expert", lfl)
+
+
+def values_of(df: pd.DataFrame, metric: str, normalization: str) -> pd.Series:
+    """The reported value of each trial: a normalized score, or a raw metric."""
+    if metric == NORMALIZED:
+        return normalized(df, "score", normalization)
+    if metric == "policy_normalized":
+        return normalized(df, "method_policy_score", normalization)
+    return pd.to_numeric(df[metric], errors="coerce") if metric in df else pd.Series(np.nan, index=df.index)
+
+
+def summary_cell(values, aggregate: str, rng: np.random.Generator, reps: int, digits: int = 2,
+                 count: bool = True) -> Cell:
+    """mean ± std (n), or IQM [95% bootstrap interval] (n), of one cell's runs (NaNs dropped);
+    without `count` when the table has its own n column."""
+    x = np.asarray(values, dtype=float)
+    x = x[np.isfinite(x)]
+    if len(x) == 0:
+        return Cell(digits=digits)
+    n = len(x) if count else None
+    if aggregate == "iqm":
+        if len(x) == 1:
+            return Cell(float(x[0]), n=n, digits=digits)
+        ci = stats.stratified_bootstrap_ci(x[:, None], stats.iqm, reps=reps, rng=rng)
+        return Cell(ci.point, lower=ci.lower, upper=ci.upper, n=n, digits=digits)
+    return Cell(float(x.mean()), spread=float(x.std()) if len(x) > 1 else None, n=n, digits=digits)
+
+
+def run_matrix(df: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """(runs, tasks): one method's values, runs aligned by seed across the task columns; seeds
+    missing from any task are dropped (a stratified bootstrap needs every task in every run)."""
+    wide = df.pivot_table(index="seed", columns="learner", values="value", aggfunc="first")
+    return wide.reindex(columns=columns).dropna().to_numpy()
+
+
+def aggregate_cell(df: pd.DataFrame, columns: list[str], aggregate: str, rng: np.random.Generator,
+                   reps: int) -> Cell:
+    """The method's aggregate over tasks (mean or IQM of all runs x tasks) with its 95%
+    stratified-bootstrap interval; n = runs with a value in every task."""
+    scores = run_matrix(df, columns)
+    if scores.size == 0:
+        return Cell()
+    statistic = stats.iqm if aggregate == "iqm" else stats.mean
+    ci = stats.stratified_bootstrap_ci(scores, statistic, reps=reps, rng=rng)
+    return Cell(ci.point, lower=ci.lower, upper=ci.upper, n=len(scores))
+
+
+def mark_best(rows: list[list[Cell]], lower_is_better: bool, first: int = 1) -> list[tuple[Cell, ...]]:
+    """Marks the best point estimate of each numeric column (ties all marked)."""
+    rows = [list(r) for r in rows]
+    for j in range(first, len(rows[0]) if rows else 0):
+        points = [r[j].point for r in rows if r[j].is_number]
+        if len(points) < 2:
+            continue
+        best = min(points) if lower_is_better else max(points)
+        for r in rows:
+            if r[j].is_number and r[j].point == best:
+                r[j] = Cell(**{**r[j].__dict__, "best": True})
+    return [tuple(r) for r in rows]
+
+
+def row_config(configs: pd.Series) -> str:
+    """The resolved config behind a table row, as JSON: keys equal across the row's trials once,
+    keys that differ (the learner, a swept value) as the list of their values. Seed and label aside."""
+    parsed = [json.loads(c) for c in configs.drop_duplicates()]
+    merged = {}
+    for key in parsed[0]:
+        if key in ("seed", "label"):
+            continue
+        distinct = []
+        for config in parsed:
+            if config.get(key) not in distinct:
+                distinct.append(config.get(key))
+        merged[key] = distinct[0] if len(distinct) == 1 else {"varies": distinct}
+    return json.dumps(merged, sort_keys=True)
+
+
+def matrix_table(df: pd.DataFrame, *, name: str, title: str, columns: list[str], options: ReportOptions,
+                 lower_is_better: bool = False, aggregate_column: bool = True, row_key: str = "method",
+                 notes: tuple[str, ...] = ()) -> Table:
+    """Rows (methods) x columns (observation sources) of summary cells of df.value, an aggregate
+    column over the columns, the best per column marked and each row's resolved config."""
+    rng, reps = options.rng(), options.bootstrap_reps
+    groups = dict(tuple(df.groupby([row_key, "learner"], sort=False)))
+    rows, configs = [], []
+    for key in sorted(df[row_key].unique()):
+        row = [text(key)]
+        for column in columns:
+            cell = groups.get((key, column))
+            row.append(summary_cell(cell.value, options.aggregate, rng, reps) if cell is not None else Cell())
+        part = df[df[row_key] == key]
+        if aggregate_column:
+            with_values = [c for c in columns if (key, c) in groups and groups[(key, c)].value.notna().any()]
+            row.append(aggregate_cell(part, with_values, options.aggregate, rng, reps))
+        rows.append(row)
+        configs.append(row_config(part.groupby("learner", sort=False).config.first()))
+    header = [row_key] + columns + (["aggregate"] if aggregate_column else [])
+    protocols = [""] + [protocol_of(c) for c in columns] + ([""] if aggregate_column else [])
+    aggregate_note = (f"aggregate: the {'IQM' if options.aggregate == 'iqm' else 'mean'} of all runs x tasks "
+                      "that have a value, [95% stratified-bootstrap interval] (runs with every task).")
+    cell_note = ("cells: IQM [95% bootstrap interval] (n runs)." if options.aggregate == "iqm"
+                 else "cells: mean ± std (n runs).")
+    return Table(name, title, tuple(header), tuple(mark_best(rows, lower_is_better)),
+                 notes=(cell_note,) + ((aggregate_note,) if aggregate_column else ()) + notes,
+                 column_protocols=tuple(protocols), row_configs=tuple(configs))
+
+
+def metric_title(options: ReportOptions, metric: str | None = None) -> str:
+    metric = metric or options.metric
+    if metric == NORMALIZED:
+        return f"Normalized score ({NORMALIZATION_TEXT[options.normalization]})"
+    if metric == "policy_normalized":
+        return (f"The method's own policy (for methods that train one), normalized score "
+                f"({NORMALIZATION_TEXT[options.normalization]})")
+    name = METRIC_NAMES.get(metric, metric)
+    return f"{name} ({'lower' if metric in LOWER_IS_BETTER else 'higher'} is better)"
+
+
+# ----- layouts ----------------------------------------------------------------------------------
 
 def _task_variant(config_json: str) -> str:
     task = json.loads(config_json)["task"]
     return "stochastic" if task.get("stochastic") else "deterministic"
 
 
-def table_lfl_table1(df: pd.DataFrame) -> str:
-    out = []
+def _regret(x: float) -> str:
+    return f"{x:.1e}" if abs(x) < 1e-3 else f"{x:.2f}"
+
+
+def layout_lfl_table1(df: pd.DataFrame, options: ReportOptions) -> list[Table]:
+    """The paper's Table 1: exact policies pi1 = uniform, pi2 = SPI(pi1); the observer's regret with
+    the Theorem 2 reward and the state-only regression."""
+    tables = []
+    names = {"theorem2": "r_bar_1->2 (Theorem 2)", "state_only": "r_bar_phi (state-only regression)"}
     for variant, part in df.groupby(df["config"].map(_task_variant), sort=False):
         first = part.iloc[0]
         ref = PUBLISHED["lfl-table1"] if variant == "deterministic" else {}  # the paper has no stochastic row
-        rows = [
-            ("optimal", "r", "pi*_soft", first.optimal_score, 0.0, ref.get("optimal", {})),
-            ("learner", "r", "pi1", first.learner_first_score, first.optimal_score - first.learner_first_score,
-             ref.get("learner_first", {})),
-            ("learner", "r", "pi2", first.learner_last_score, first.optimal_score - first.learner_last_score,
-             ref.get("learner_last", {})),
-        ]
-        names = {"theorem2": "r_bar_1->2 (Theorem 2)", "state_only": "r_bar_phi (state-only regression)"}
+        rows = [("optimal", "r", "pi*_soft", first.optimal_score, 0.0, ref.get("optimal", {})),
+                ("learner", "r", "pi1", first.learner_first_score, first.optimal_score - first.learner_first_score,
+                 ref.get("learner_first", {})),
+                ("learner", "r", "pi2", first.learner_last_score, first.optimal_score - first.learner_last_score,
+                 ref.get("learner_last", {}))]
         for label, group in part.groupby("label", sort=False):
             rows.append(("observer", names.get(label, label), "pi*_soft", group.score.mean(), group.regret.max(),
                          ref.get(label, {})))
-        table = pd.DataFrame(
-            [(a, r, p, f"{s:.2f}", f"{g:.1e}" if g < 1e-3 else f"{g:.2f}",
-              f"{pub.get('score', 'n/a')}", f"{pub.get('regret', 'n/a')}") for a, r, p, s, g, pub in rows],
-            columns=["agent", "reward used", "policy", "score", "regret", "paper score", "paper regret"])
-        out.append(f"### LfL Table 1, {variant} gridworld (n = {part.seed.nunique()} seed(s))\n\n{markdown(table)}")
-    return "\n\n".join(out) + f"\n\nPaper columns: {PUBLISHED['lfl-table1']['source']} (deterministic grid only)."
+        cells = [(text(a), text(r), text(p), Cell(s), text(_regret(g)), text(pub.get("score", "n/a")),
+                  text(pub.get("regret", "n/a"))) for a, r, p, s, g, pub in rows]
+        tables.append(Table(f"table1-{variant}", f"LfL Table 1, {variant} gridworld (n = {part.seed.nunique()} "
+                                                 "seed(s))",
+                            ("agent", "reward used", "policy", "score", "regret", "paper score", "paper regret"),
+                            tuple(cells), notes=(f"Paper columns: {PUBLISHED['lfl-table1']['source']} "
+                                                 "(deterministic grid only).",)))
+    return tables
 
 
-def table_lfl_table2(df: pd.DataFrame) -> str:
+def layout_lfl_table2(df: pd.DataFrame, options: ReportOptions) -> list[Table]:
+    """The paper's Table 2: the learner's last observed score against the observer's, per learner."""
     ref = PUBLISHED["lfl-table2"]
+    rng, reps = options.rng(), options.bootstrap_reps
     rows = []
-    for learner in sorted(df.learner.unique(), key=lambda n: GRID_LEARNER_ORDER.index(n)
-                          if n in GRID_LEARNER_ORDER else 99):
+    for learner in learner_order(df.learner.unique()):
         part = df[df.learner == learner]
         pub = ref.get(learner, {})
         wins = (part.score > part.learner_last_score).mean()
-        rows.append((learner, pub.get("k", ""), len(part), mean_std(part.learner_last_score),
-                     mean_std(part.score), f"{mean_std(part.score - part.learner_last_score)}",
-                     f"{100 * wins:.0f}%", pub.get("learner", "n/a"), pub.get("observer", "n/a")))
-    table = pd.DataFrame(rows, columns=["learner", "K", "n", "learner score", "observer score",
-                                        "observer - learner", "seeds observer > learner",
-                                        "paper learner", "paper observer"])
-    return (f"### LfL Table 2 (mean ± std over seeds)\n\n{markdown(table)}\n\n"
-            f"Paper columns: {ref['source']}.")
+        cell = lambda v: summary_cell(v, options.aggregate, rng, reps, count=False)
+        rows.append((text(learner), text(pub.get("k", "")), text(len(part)), cell(part.learner_last_score),
+                     cell(part.score), cell(part.score - part.learner_last_score), text(f"{100 * wins:.0f}%"),
+                     text(pub.get("learner", "n/a")), text(pub.get("observer", "n/a"))))
+    statistic = "IQM [95% bootstrap interval]" if options.aggregate == "iqm" else "mean ± std"
+    return [Table("table2", f"LfL Table 2 ({statistic} over seeds)",
+                  ("learner", "K", "n", "learner score", "observer score", "observer - learner",
+                   "seeds observer > learner", "paper learner", "paper observer"),
+                  tuple(rows), notes=(f"Paper columns: {ref['source']}.",))]
 
 
-def table_generic(df: pd.DataFrame) -> str:
-    pivot = df.pivot_table(index="method", columns="learner", values="normalized_score",
-                           aggfunc=lambda s: mean_std(s))
-    return "### Normalized score (0 = first observed learner policy, 1 = last)\n\n" + markdown(
-        pivot.reset_index())
-
-
-def _matrix(df: pd.DataFrame, metric: str, learners: list[str], notes: dict[str, int]) -> pd.DataFrame:
-    """Methods x learners, each cell mean ± std (n) of `metric`, or n/a with a footnote number."""
+def layout_lfl_table3(df: pd.DataFrame, options: ReportOptions) -> list[Table]:
+    """The paper's Table 3: per environment, the LfL-normalized score of AIRL, DAC and LfL (and
+    any other method run), ours beside the published one."""
+    ref = PUBLISHED["lfl-table3"]
+    df = df.assign(value=values_of(df, NORMALIZED, "lfl"))
+    rng, reps = options.rng(), options.bootstrap_reps
+    methods = list(ref["methods"]) + sorted(set(df.method) - set(ref["methods"]))
+    envs = list(ref["envs"]) + sorted(set(df.task) - set(ref["envs"]))
     rows = []
-    for method in sorted(df.method.unique()):
-        row = {"method": method}
-        for learner in learners:
-            cell = df[(df.method == method) & (df.learner == learner)]
-            ok = cell[cell.status == "ok"][metric]
-            if len(ok):
-                row[learner] = f"{mean_std(ok)} ({len(ok)})"
-            elif len(cell):
-                reason = str(cell.error.iloc[0])
-                row[learner] = f"n/a [{notes.setdefault(reason, len(notes) + 1)}]"
-            else:
-                row[learner] = ""
+    for env in envs:
+        row = [text(env)]
+        for method in methods:
+            part = df[(df.task == env) & (df.method == method)]
+            row.append(summary_cell(part.value, options.aggregate, rng, reps) if len(part) else text("not run"))
+            if method in ref["methods"]:
+                row.append(text(ref.get(env, {}).get(method, "n/a")))
         rows.append(row)
-    return pd.DataFrame(rows)
+    columns = ["env"] + [c for m in methods for c in ([m, f"{m} (paper)"] if m in ref["methods"] else [m])]
+    return [Table("table3", "LfL Table 3 (MuJoCo): normalized score, 0 = first observed policy, 1 = last",
+                  tuple(columns), tuple(mark_best(rows, False)),
+                  notes=(f"Paper columns: {ref['source']}. {ref['note']}",))]
 
 
-def with_policy_normalized(df: pd.DataFrame) -> pd.DataFrame:
-    """Adds `policy_normalized`: the method's own policy score under its protocol's normalization
-    (expert demonstrations: uniform = 0, optimal = 1; a learner's sequence: first = 0, last = 1)."""
-    return df.assign(policy_normalized=np.where(
-        df.learner == "expert", expert_normalized(df.method_policy_score, df.random_score, df.optimal_score),
-        lfl_normalized(df.method_policy_score, df.learner_first_score, df.learner_last_score)))
-
-
-def table_leaderboard(df: pd.DataFrame) -> str:
-    """One table per protocol: the learner's sequence (LfL normalization: 0 = first observed
-    policy, 1 = last) and expert demonstrations (imitation's: 0 = uniform policy, 1 = optimal)."""
-    order = lambda names: sorted(names, key=lambda n: GRID_LEARNER_ORDER.index(n) if n in GRID_LEARNER_ORDER else 99)
-    sequence = order([n for n in df.learner.unique() if n != "expert"])
+def layout_leaderboard(df: pd.DataFrame, options: ReportOptions) -> list[Table]:
+    """Methods x observation sources: the chosen metric (by default the normalized score in each
+    protocol's convention, then imitation's on every source so both conventions appear), the
+    methods' own policies and the EPIC distance; n/a cells carry a numbered reason."""
+    columns = learner_order(df.learner.unique())
     notes: dict[str, int] = {}
-    parts = []
-    if sequence:
-        parts.append("### Learning from a learner: normalized score (0 = first observed policy, 1 = last), "
-                     "mean ± std (n)\n\n" + markdown(_matrix(df, "normalized_score", sequence, notes)))
-    if "expert" in df.learner.unique():
-        parts.append("### Expert demonstrations: normalized score (0 = uniform policy, 1 = optimal), mean ± std (n)"
-                     "\n\n" + markdown(_matrix(df, "normalized_score_expert", ["expert"], notes)))
-    if "method_policy_score" in df and df.method_policy_score.notna().any():
-        own = with_policy_normalized(df)
-        parts.append("### The method's own policy (for methods that train one), normalized as above: the "
-                     "sequence columns 0 = first observed policy, 1 = last; expert 0 = uniform, 1 = optimal; "
-                     "mean ± std (n)\n\n" + markdown(_matrix(own[own.method_policy_score.notna()],
-                                                               "policy_normalized", sequence + (
-                                                                   ["expert"] if "expert" in df.learner.unique()
-                                                                   else []), notes)))
-    parts.append("### EPIC distance to the true reward (0 = equal up to shaping and scale), mean ± std (n)\n\n"
-                 + markdown(_matrix(df, "epic_distance", sequence + (["expert"] if "expert" in df.learner.unique()
-                                                                      else []), notes)))
-    if notes:
-        parts.append("\n".join(f"[{i}] n/a: {reason}" for reason, i in notes.items()))
-    return "\n\n".join(parts)
+    for reason in df[df.status == "n/a"].error.dropna().unique():
+        notes.setdefault(str(reason), len(notes) + 1)
+    note_lines = tuple(f"[{i}] n/a: {reason}" for reason, i in notes.items())
+    ok = df[df.status == "ok"]
+    if options.metric != NORMALIZED:
+        shown = [(options.metric, options.normalization, f"{options.metric}")]
+    else:
+        shown = [(NORMALIZED, options.normalization, "normalized")]
+        if options.normalization == "protocol":
+            shown.append((NORMALIZED, "expert", "normalized-expert"))
+        if "method_policy_score" in ok and ok.method_policy_score.notna().any():
+            shown.append(("policy_normalized", options.normalization, "own-policy"))
+        if "epic_distance" in ok:
+            shown.append(("epic_distance", options.normalization, "epic"))
+    tables = []
+    for metric, normalization, name in shown:
+        opts = ReportOptions(metric, normalization, options.aggregate, options.figures, options.bootstrap_reps,
+                             options.seed)
+        part = ok.assign(value=values_of(ok, metric, normalization))
+        if metric == "policy_normalized":
+            part = part[part.method_policy_score.notna()]
+        cols = [c for c in columns if part[part.learner == c].value.notna().any()]
+        dropped = [c for c in columns if c not in cols and c in set(ok.learner)]
+        extra = (f"no value for {', '.join(dropped)} in this convention (the first and last observed policies "
+                 "are the same)",) if dropped and metric in (NORMALIZED, "policy_normalized") else ()
+        tables.append(matrix_table(part, name=name, title=metric_title(opts), columns=cols, options=opts,
+                                   lower_is_better=metric in LOWER_IS_BETTER, notes=extra + note_lines))
+    na = df[df.status == "n/a"]
+    if len(na):
+        rows = [(text(m), *[text(f"n/a [{notes[str(na[(na.method == m) & (na.learner == c)].error.iloc[0])]}]")
+                            if len(na[(na.method == m) & (na.learner == c)]) else text("") for c in columns])
+                for m in sorted(na.method.unique())]
+        tables.append(Table("not-applicable", "Cells a method cannot fill", tuple(["method"] + columns),
+                            tuple(rows), notes=note_lines))
+    return tables
+
+
+def layout_generic(df: pd.DataFrame, options: ReportOptions) -> list[Table]:
+    part = df.assign(value=values_of(df, options.metric, options.normalization))
+    columns = learner_order(part.learner.unique())
+    return [matrix_table(part, name="generic", title=metric_title(options), columns=columns, options=options,
+                         lower_is_better=options.metric in LOWER_IS_BETTER)]
 
 
 def swept_keys(df: pd.DataFrame) -> pd.DataFrame:
     """The config keys a sweep varied, one column each (e.g. "method.alpha_model"): the keys of
     the resolved configs that take more than one value within one learner's trials, seed aside."""
-    flat = pd.json_normalize([json.loads(c) for c in df.config]).set_axis(df.index)
+    configs = df.config.drop_duplicates()
+    flat = pd.json_normalize([json.loads(c) for c in configs]).set_axis(configs.index)
     flat = flat.drop(columns=[c for c in ("suite", "label", "seed", "profile") if c in flat])
-    return flat[[c for c in flat if flat.groupby(df.learner)[c].nunique().gt(1).any()]]
+    learner = df.learner.loc[configs.index]
+    keys = [c for c in flat if flat.groupby(learner)[c].nunique().gt(1).any()]
+    # every trial's values, through its config text
+    return df[["config"]].merge(flat[keys].assign(config=configs), on="config", how="left")[keys].set_axis(df.index)
 
 
 def _format_value(value) -> str:
     return f"{value:g}" if isinstance(value, (int, float, np.number)) and not isinstance(value, bool) else str(value)
 
 
-def _by_swept_value(df: pd.DataFrame, keys: list[str], learners: list[str], cell) -> pd.DataFrame:
-    """One row per swept value (sorted), one column per learner, `cell(trials)` in each."""
-    rows = []
-    for point, part in (df.groupby(keys, sort=True) if keys else [((), df)]):
-        row = {key: _format_value(value) for key, value in zip(keys, point)} if keys else {"point": "-"}
-        for learner in learners:
-            trials = part[part.learner == learner]
-            row[learner] = cell(trials) if len(trials) else ""
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def table_ablation(df: pd.DataFrame) -> str:
+def layout_ablation(df: pd.DataFrame, options: ReportOptions) -> list[Table]:
     """A sweep of one (or more) config keys: rows = the swept values, columns = learners; the
-    LfL-normalized score and the observer's margin over the learner's last observed policy."""
+    normalized score and the observer's margin over the learner's last observed policy."""
     swept = swept_keys(df)
     keys = list(swept.columns)
     df = pd.concat([df.drop(columns=[k for k in keys if k in df]), swept], axis=1)
-    learners = sorted(df.learner.unique(), key=lambda n: GRID_LEARNER_ORDER.index(n)
-                      if n in GRID_LEARNER_ORDER else 99)
+    df = df.assign(value=values_of(df, options.metric, "lfl" if options.normalization == "protocol"
+                                   else options.normalization),
+                   margin=df.score - df.learner_last_score)
+    learners = learner_order(df.learner.unique())
+    rng, reps = options.rng(), options.bootstrap_reps
+    groups = list(df.groupby(keys, sort=True)) if keys else [((), df)]
+    value_rows, margin_rows, configs = [], [], []
+    for point, part in groups:
+        point = point if isinstance(point, tuple) else (point,)
+        label = [text(_format_value(v)) for v in point] if keys else [text("-")]
+        by_learner = dict(tuple(part.groupby("learner", sort=False)))
+        value_rows.append(label + [summary_cell(by_learner[l].value, options.aggregate, rng, reps)
+                                   if l in by_learner else text("") for l in learners])
+        margin_rows.append(label + [summary_cell(by_learner[l].margin, options.aggregate, rng, reps)
+                                    if l in by_learner else text("") for l in learners])
+        configs.append(row_config(part.groupby("learner", sort=False).config.first()))
+    wins = [{learner: f"{int((g.margin > 0).sum())}/{len(g)}" for learner, g in part.groupby("learner")}
+            for _, part in groups]
+    head = tuple(keys or ["point"]) + tuple(learners)
+    protocols = tuple("" for _ in (keys or ["point"])) + tuple(protocol_of(l) for l in learners)
+    statistic = "IQM [95% bootstrap interval]" if options.aggregate == "iqm" else "mean ± std"
+    value_title = (metric_title(options) if options.metric != NORMALIZED
+                   else "Normalized score (0 = first observed learner policy, 1 = last)")
+    return [Table("ablation-value", f"{value_title}, {statistic} (n)", head,
+                  tuple(mark_best(value_rows, options.metric in LOWER_IS_BETTER, first=len(head) - len(learners))),
+                  notes=(f"Swept: {', '.join(keys) or 'nothing (one point)'}.",), column_protocols=protocols,
+                  row_configs=tuple(configs)),
+            Table("ablation-margin", f"Observer score - learner's last observed score, {statistic} (n); "
+                                     "seeds where the observer beats the learner in the notes", head,
+                  tuple(mark_best(margin_rows, False, first=len(head) - len(learners))),
+                  notes=tuple(f"{'/'.join(map(_format_value, p if isinstance(p, tuple) else (p,)))}: "
+                              + ", ".join(f"{l} {win[l]}" for l in learners if l in win)
+                              for (p, _), win in zip(groups, wins)),
+                  column_protocols=protocols, row_configs=tuple(configs))]
 
-    def normalized(trials: pd.DataFrame) -> str:
-        return f"{mean_std(trials.normalized_score)} ({trials.normalized_score.notna().sum()})"
 
-    def margin(trials: pd.DataFrame) -> str:
-        gain = trials.score - trials.learner_last_score
-        return f"{mean_std(gain)} ({int((gain > 0).sum())}/{len(gain)})"
-
-    swept_text = ", ".join(keys) or "nothing (one point)"
-    return (f"Swept: {swept_text}.\n\n"
-            "### Normalized score (0 = first observed learner policy, 1 = last), mean ± std (n)\n\n"
-            + markdown(_by_swept_value(df, keys, learners, normalized))
-            + "\n\n### Observer score - learner's last observed score, mean ± std "
-              "(seeds where the observer beats the learner / n)\n\n"
-            + markdown(_by_swept_value(df, keys, learners, margin)))
+SECTION_ORDER = ["leaderboard", "lfl-table1", "lfl-table2", "lfl-table3", "", "ablation"]
+LAYOUTS = {"lfl-table1": layout_lfl_table1, "lfl-table2": layout_lfl_table2, "lfl-table3": layout_lfl_table3,
+           "leaderboard": layout_leaderboard, "ablation": layout_ablation}
 
 
-LAYOUTS = {"lfl-table1": table_lfl_table1, "lfl-table2": table_lfl_table2, "leaderboard": table_leaderboard,
-           "ablation": table_ablation}
+def sections(df: pd.DataFrame, layout_of: dict[str, str], options: ReportOptions = ReportOptions()) -> list[Section]:
+    """One Section per (suite, profile) in `df`: budgets never mix in one table. Failed and
+    timed-out trials are left out and counted; n/a cells are shown (leaderboard) with their reason."""
+    from benchmark import figures
 
-
-def report(df: pd.DataFrame, layout_of: dict[str, str]) -> str:
-    """One section per suite present in `df` (records with status ok)."""
-    sections = []
-    for (suite, profile), part in df.groupby(["suite", "profile"], sort=True):
+    out = []
+    # the leaderboard first, then the paper's tables, then anything else; ablations last
+    rank = lambda key: (SECTION_ORDER.index(layout_of.get(key[0], "")) if layout_of.get(key[0], "") in SECTION_ORDER
+                        else SECTION_ORDER.index(""), key)
+    for (suite, profile), part in sorted(df.groupby(["suite", "profile"], sort=True), key=lambda g: rank(g[0])):
         layout = layout_of.get(suite, "")
         failed = int(part.status.isin(["failed", "timeout"]).sum())
-        # budgets never mix in one table: a suite run at two profiles gets one section per profile
         several = df[df.suite == suite].profile.nunique() > 1
-        header = f"## {suite}" + (f" (profile {profile})" if several else "") + (
-            f" ({failed} failed or timed-out trial(s) left out)" if failed else "")
+        title = f"{suite}" + (f" (profile {profile})" if several else "")
+        note = f"{failed} failed or timed-out trial(s) left out." if failed else ""
         shown = part[part.status.isin(["ok", "n/a"])] if layout == "leaderboard" else part[part.status == "ok"]
-        body = LAYOUTS.get(layout, table_generic)(shown) if len(shown) else "no finished trials"
-        sections.append(f"{header}\n\n{body}")
-    return "\n\n".join(sections)
+        if shown.empty or not (shown.status == "ok").any():
+            out.append(Section(suite, profile, title, (), note=(note + " No finished trials.").strip()))
+            continue
+        tables = tuple(LAYOUTS.get(layout, layout_generic)(shown, options))
+        figs = tuple(figures.for_layout(layout, shown[shown.status == "ok"], options, f"{suite}-{profile}")) \
+            if options.figures else ()
+        out.append(Section(suite, profile, title, tables, figs, note=note))
+    return out
 
 
 def summary(df: pd.DataFrame) -> str:
     """The end-of-run summary: one row per (label, learner, method)."""
+    from benchmark.tables import markdown_table
+
     ok = df[df.status == "ok"]
     if ok.empty:
         return "no finished trials"
     rows = []
     for (label, learner, method), g in ok.groupby(["label", "learner", "method"], sort=False):
-        rows.append((label or "-", learner, method, len(g), mean_std(g.score), mean_std(g.learner_last_score),
-                     mean_std(g.regret, 3), mean_std(g.normalized_score)))
-    return markdown(pd.DataFrame(rows, columns=["label", "learner", "method", "n", "observer score",
-                                                "learner last score", "regret", "normalized"]))
-
+        cell = lambda v, d=2: Cell(float(v.mean()), spread=float(v.std(ddof=0)) if len(v) > 1 else None, digits=d)
+        rows.append((text(label or "-"), text(learner), text(method), text(len(g)), cell(g.score),
+                     cell(g.learner_last_score), cell(g.regret, 3), cell(g.normalized_score)))
+    table = Table("summary", "Summary", ("label", "learner", "method", "n", "observer score",
+                                         "learner last score", "regret", "normalized"), tuple(rows))
+    return markdown_table(table).split("\n", 2)[2]

@@ -16,6 +16,7 @@ from typing import Any, Iterable
 import pandas as pd
 
 FILENAME = "records.jsonl"
+ARTIFACTS = ("learner_curve", "observer_curve", "reward")
 
 
 class ResultsStore:
@@ -23,8 +24,9 @@ class ResultsStore:
         self.directory = Path(directory).resolve()
         self.path = self.directory / FILENAME
 
-    def records(self) -> list[dict[str, Any]]:
-        """The latest complete record of each trial id, in first-seen order."""
+    def records(self, artifacts: bool = True) -> list[dict[str, Any]]:
+        """The latest complete record of each trial id, in first-seen order; without `artifacts`
+        their text is skipped unparsed (most of a record's numbers, so most of the reading time)."""
         if not self.path.exists():
             return []
         latest: dict[str, dict[str, Any]] = {}
@@ -33,7 +35,7 @@ class ResultsStore:
                 if not line.endswith(b"\n"):
                     break  # a partial record from a killed writer
                 try:
-                    record = json.loads(line)
+                    record = json.loads(line if artifacts else without_artifacts(line))
                 except json.JSONDecodeError:
                     continue
                 latest[record["trial_id"]] = record
@@ -55,17 +57,30 @@ class ResultsStore:
         finally:
             os.close(fd)
 
-    def frame(self) -> pd.DataFrame:
-        """One row per trial: identity columns, status and every metric as its own column."""
+    def frame(self, artifacts: bool = False) -> pd.DataFrame:
+        """One row per trial: identity columns, status and every metric as its own column; with
+        `artifacts`, also the curves and reward tables the figures need (lists, None when absent)."""
         rows = []
-        for r in self.records():
+        for r in self.records(artifacts=artifacts):
             row = {k: r.get(k) for k in ("trial_id", "suite", "label", "task", "learner", "method", "seed",
                                          "profile", "status", "error")}
             row.update(r.get("metrics", {}))
+            if artifacts:
+                found = r.get("artifacts") or {}
+                row.update({k: found.get(k) for k in ARTIFACTS})
             row["total_s"] = r.get("timings", {}).get("total_s")
             row["config"] = json.dumps(r.get("config", {}), sort_keys=True)
             rows.append(row)
         return pd.DataFrame(rows)
+
+
+def without_artifacts(line: bytes) -> bytes:
+    """The record's JSON line with its artifacts object cut out. append() writes sorted keys, so
+    "artifacts" is the first key and "config" the next; a line of any other shape is returned whole."""
+    if not line.startswith(b'{"artifacts": {'):
+        return line
+    end = line.find(b'}, "config": ')
+    return b"{" + line[end + 3:] if end > 0 else line
 
 
 def _drop_partial_tail(fd: int) -> None:

@@ -137,3 +137,13 @@ def test_suite_matrix_expands_to_the_cartesian_product():
     assert len(cells) == 6 and all(c["label"] == "a" for c in cells)
     assert {(c["method"]["name"], c["learner"]["name"]) for c in cells} == {
         (m, l) for m in ("lfl", "maxent") for l in ("spi", "svi", "expert")}
+
+
+def test_reading_without_artifacts_gives_the_same_records_less_their_artifacts(tmp_path):
+    store = ResultsStore(tmp_path)
+    store.append([{"trial_id": "a", "status": "ok", "artifacts": {"reward": [[1.0, -2.5]], "curve": [0.5]},
+                   "config": {"seed": 0, "note": '}, "config": '}, "metrics": {"score": 1.0}},
+                  {"trial_id": "b", "status": "ok", "metrics": {"score": 2.0}}])
+    full, lean = store.records(), store.records(artifacts=False)
+    assert [{k: v for k, v in r.items() if k != "artifacts"} for r in full] == lean
+    assert full[0]["artifacts"]["reward"] == [[1.0, -2.5]]

@@ -5,6 +5,8 @@ import numpy as np
 import pytest
 import scipy.stats
 
+from benchmark import stats
+
 from benchmark.stats import (Interval, average_performance_profile, interval_estimates, iqm, mean, median,
                              optimality_gap, performance_profile, probability_of_improvement,
                              probability_of_improvement_ci, stratified_bootstrap_ci, stratified_resample)
@@ -196,3 +198,13 @@ def test_bad_input_is_rejected():
         performance_profile(ok, [[0.5]])
     with pytest.raises(ValueError, match="batched=False"):
         stratified_bootstrap_ci(ok, lambda s: float(np.mean(s)), rng=rng)
+
+
+def test_the_fast_profile_band_equals_the_direct_bootstrap():
+    scores = np.random.default_rng(4).normal(size=(9, 3)).round(1)  # ties with the taus included
+    taus = np.linspace(-2, 2, 41)
+    fast = stats.performance_profile_ci(scores, taus, reps=300, rng=np.random.default_rng(5))
+    direct = stats.stratified_bootstrap_ci(scores, lambda s: stats.performance_profile(s, taus), reps=300,
+                                           rng=np.random.default_rng(5))
+    for a, b in ((fast.point, direct.point), (fast.lower, direct.lower), (fast.upper, direct.upper)):
+        np.testing.assert_array_equal(a, b)

@@ -1,0 +1,238 @@
+"""The report's data model and its text formats.
+
+A report is a list of Sections (one per suite and profile); a Section holds Tables and Figures.
+A Table holds Cells: numbers with their spread or interval and run count, or verbatim text (row
+labels, published values, n/a with a note). The renderers below turn the same tables into
+markdown, LaTeX (booktabs) and CSV; benchmark/leaderboard.py turns them into the HTML page.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One table entry. A number has a point estimate and optionally a std over runs (`spread`)
+    or a 95% confidence interval (`lower`, `upper`), and the run count n; text is shown verbatim."""
+
+    point: float | None = None
+    spread: float | None = None
+    lower: float | None = None
+    upper: float | None = None
+    n: int | None = None
+    text: str | None = None
+    best: bool = False
+    digits: int = 2
+
+    @property
+    def is_number(self) -> bool:
+        return self.text is None and self.point is not None and math.isfinite(self.point)
+
+    def parts(self) -> tuple[str, str, str]:
+        """(value, uncertainty, count) as plain strings: ("0.97", "± 0.01", "(10)") or
+        ("0.97", "[0.95, 0.99]", "(10)"); text cells give (text, "", "")."""
+        if self.text is not None:
+            return self.text, "", ""
+        if self.point is None or not math.isfinite(self.point):
+            return "n/a", "", ""
+        d = self.digits
+        value = number(self.point, d)
+        if self.lower is not None and self.upper is not None:
+            uncertainty = f"[{self.lower:.{d}f}, {self.upper:.{d}f}]"
+        elif self.spread is not None:
+            uncertainty = f"± {self.spread:.{d}f}"
+        else:
+            uncertainty = ""
+        return value, uncertainty, f"({self.n})" if self.n is not None else ""
+
+    def plain(self) -> str:
+        return " ".join(p for p in self.parts() if p)
+
+
+def number(x: float, digits: int = 2) -> str:
+    """Fixed point, or scientific for magnitudes too small to show (Table 1's 1e-14 regrets)."""
+    if x != 0 and abs(x) < 0.5 * 10 ** -digits:
+        return f"{x:.1e}"
+    return f"{x:.{digits}f}"
+
+
+def text(value: Any) -> Cell:
+    return Cell(text="" if value is None else str(value))
+
+
+@dataclass(frozen=True)
+class Table:
+    """name: a slug unique within its section (file names, anchors); rows: Cells, the first
+    column being the row label; notes: footnotes printed under the table.
+
+    For the HTML page: column_protocols gives each column's protocol ("sequence", "expert" or ""
+    for both/none), so the page can filter columns by protocol; row_configs gives each row the
+    resolved config behind it (JSON text, "" for none)."""
+
+    name: str
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Cell, ...], ...]
+    notes: tuple[str, ...] = ()
+    column_protocols: tuple[str, ...] = ()
+    row_configs: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for row in self.rows:
+            if len(row) != len(self.columns):
+                raise ValueError(f"table {self.name!r}: a row has {len(row)} cells for {len(self.columns)} columns")
+        if self.column_protocols and len(self.column_protocols) != len(self.columns):
+            raise ValueError(f"table {self.name!r}: column_protocols must match the columns")
+        if self.row_configs and len(self.row_configs) != len(self.rows):
+            raise ValueError(f"table {self.name!r}: row_configs must match the rows")
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A rendered matplotlib figure with the name its files get (name.png, name.pdf)."""
+
+    name: str
+    caption: str
+    figure: Any  # matplotlib.figure.Figure
+
+
+@dataclass(frozen=True)
+class Section:
+    """One suite at one profile: its tables, its figures and the trials behind them."""
+
+    suite: str
+    profile: str
+    title: str
+    tables: tuple[Table, ...]
+    figures: tuple[Figure, ...] = ()
+    trials: Any = None  # pd.DataFrame: one row per trial with its resolved config (the HTML page)
+    note: str = ""
+
+    @property
+    def slug(self) -> str:
+        return slug(f"{self.suite}-{self.profile}")
+
+
+def slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+# ----- markdown ---------------------------------------------------------------------------------
+
+def markdown_table(table: Table) -> str:
+    def cell(c: Cell) -> str:
+        shown = c.plain().replace("|", "\\|")
+        return f"**{shown}**" if c.best and shown else shown
+
+    lines = [f"### {table.title}", "",
+             "| " + " | ".join(table.columns) + " |", "| " + " | ".join("---" for _ in table.columns) + " |"]
+    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in table.rows]
+    if table.notes:
+        lines += [""] + [f"- {note}" for note in table.notes]
+    return "\n".join(lines)
+
+
+def markdown(sections: list[Section], figure_dir: str | None = None) -> str:
+    """The report as markdown; figures are linked (PNG) when they were written to `figure_dir`."""
+    parts = []
+    for section in sections:
+        body = [f"## {section.title}"]
+        if section.note:
+            body.append(section.note)
+        body += [markdown_table(t) for t in section.tables]
+        if figure_dir is not None:
+            body += [f"![{f.caption}]({figure_dir}/{f.name}.png)\n\n*{f.caption}*" for f in section.figures]
+        parts.append("\n\n".join(body))
+    return "\n\n".join(parts) + "\n"
+
+
+# ----- LaTeX (booktabs) -------------------------------------------------------------------------
+
+LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                 "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+                 "±": r"$\pm$", "≥": r"$\geq$", "≤": r"$\leq$", "→": r"$\rightarrow$", "×": r"$\times$",
+                 "−": "-", "π": r"$\pi$", "φ": r"$\phi$", "α": r"$\alpha$", "—": "---", "–": "--"}
+
+
+def latex_escape(value: str) -> str:
+    return "".join(LATEX_SPECIAL.get(ch, ch) for ch in value)
+
+
+def latex_table(table: Table, label_prefix: str = "") -> str:
+    def cell(c: Cell) -> str:
+        value, uncertainty, count = c.parts()
+        if c.text is None and uncertainty.startswith("±"):
+            shown = f"${value} \\pm {uncertainty[2:]}$"
+        else:
+            shown = latex_escape(" ".join(p for p in (value, uncertainty) if p))
+        shown = f"\\textbf{{{shown}}}" if c.best and shown else shown
+        return f"{shown} {{\\scriptsize {latex_escape(count)}}}" if count else shown
+
+    spec = "l" + "r" * (len(table.columns) - 1)
+    lines = [r"\begin{table}[ht]", r"\centering", r"\small", f"\\caption{{{latex_escape(table.title)}}}",
+             f"\\label{{tab:{label_prefix}{table.name}}}", # shrink a table wider than the text, never enlarge a narrow one
+             r"\resizebox{\ifdim\width>\linewidth\linewidth\else\width\fi}{!}{" + f"\\begin{{tabular}}{{{spec}}}",
+             r"\toprule", " & ".join(latex_escape(c) for c in table.columns) + r" \\", r"\midrule"]
+    lines += [" & ".join(cell(c) for c in row) + r" \\" for row in table.rows]
+    lines += [r"\bottomrule", r"\end{tabular}}"]
+    if table.notes:
+        lines.append(r"\par\smallskip{\raggedright\footnotesize " + r" \\ ".join(latex_escape(n) for n in table.notes)
+                     + r"\par}")
+    lines.append(r"\end{table}")
+    return "\n".join(lines)
+
+
+LATEX_PREAMBLE = r"""\documentclass[10pt]{article}
+\usepackage[margin=2cm]{geometry}
+\usepackage{booktabs}
+\usepackage{graphicx}
+\usepackage[T1]{fontenc}
+\begin{document}
+"""
+
+
+def latex(sections: list[Section]) -> str:
+    """A complete, compilable document; each table is a table environment to paste into a paper."""
+    body = []
+    for section in sections:
+        body.append(f"\\section*{{{latex_escape(section.title)}}}")
+        if section.note:
+            body.append(latex_escape(section.note))
+        body += [latex_table(t, f"{section.slug}-") for t in section.tables]
+        body.append(r"\clearpage")
+    return LATEX_PREAMBLE + "\n\n".join(body) + "\n\\end{document}\n"
+
+
+# ----- CSV (long format) ------------------------------------------------------------------------
+
+CSV_COLUMNS = ["suite", "profile", "table", "row", "column", "point", "spread", "lower", "upper", "n", "text",
+               "best"]
+
+
+def csv_rows(sections: list[Section]) -> list[dict[str, Any]]:
+    """One row per table cell (labels excluded), numbers in their own columns."""
+    rows = []
+    for section in sections:
+        for table in section.tables:
+            for row in table.rows:
+                label = row[0].plain()
+                for column, c in zip(table.columns[1:], row[1:]):
+                    rows.append({"suite": section.suite, "profile": section.profile, "table": table.name,
+                                 "row": label, "column": column, "point": c.point, "spread": c.spread,
+                                 "lower": c.lower, "upper": c.upper, "n": c.n, "text": c.text, "best": c.best})
+    return rows
+
+
+def csv_text(sections: list[Section]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(csv_rows(sections))
+    return out.getvalue()
+

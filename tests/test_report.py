@@ -1,0 +1,238 @@
+"""The report: tables in every format, the paper layouts, the figures and the report command."""
+
+import io
+import re
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from benchmark import figures, stats
+from benchmark.cli import main
+from benchmark.report import ReportOptions, layout_leaderboard, layout_lfl_table3, sections, values_of
+from benchmark.store import ResultsStore
+from benchmark.synthetic import leaderboard_records, synthetic_record
+from benchmark.tables import Cell, Section, Table, csv_text, latex, markdown, text
+
+FAST = ReportOptions(bootstrap_reps=200, figures=False)
+
+
+def frame(records, tmp_path, artifacts=False) -> pd.DataFrame:
+    store = ResultsStore(tmp_path / "store")
+    store.append(records)
+    return store.frame(artifacts=artifacts)
+
+
+def sample_section() -> Section:
+    table = Table("t", "Scores of a_b & co (50%)", ("method", "spi", "expert"),
+                  ((text("lfl"), Cell(0.97, spread=0.01, n=10, best=True), Cell(0.5, lower=0.4, upper=0.6, n=3)),
+                   (text("max_ent"), Cell(float("nan")), text("n/a [1]"))),
+                  notes=("[1] n/a: no # policy",))
+    return Section("gridworld", "quick", "gridworld", (table,))
+
+
+def test_markdown_marks_the_best_cell_and_keeps_one_cell_per_column():
+    out = markdown([sample_section()])
+    rows = [line for line in out.splitlines() if line.startswith("| ")]
+    assert all(line.count(" | ") == 2 for line in rows)  # 3 columns in every row
+    assert "**0.97 ± 0.01 (10)**" in out and "0.50 [0.40, 0.60] (3)" in out and "| n/a |" in out
+
+
+def test_csv_is_long_format_with_numbers_in_their_own_columns():
+    frame_ = pd.read_csv(io.StringIO(csv_text([sample_section()])))
+    assert len(frame_) == 4  # 2 rows x 2 value columns
+    best = frame_[frame_.best]
+    assert len(best) == 1 and best.point.iloc[0] == 0.97 and best.spread.iloc[0] == 0.01 and best.n.iloc[0] == 10
+    interval = frame_[(frame_.row == "lfl") & (frame_.column == "expert")].iloc[0]
+    assert (interval.lower, interval.upper) == (0.4, 0.6)
+
+
+def latex_structure_errors(document: str) -> list[str]:
+    """Structural checks of the generated LaTeX: balanced environments and braces, every tabular
+    row with as many cells as its column spec, booktabs rules in order, specials escaped."""
+    errors, stack = [], []
+    for kind, env in re.findall(r"\\(begin|end)\{(\w+)\}", document):
+        if kind == "begin":
+            stack.append(env)
+        elif not stack or stack.pop() != env:
+            errors.append(f"unbalanced \\end{{{env}}}")
+    errors += [f"unclosed {env}" for env in stack]
+    unescaped = re.sub(r"\\.", "", document)
+    if unescaped.count("{") != unescaped.count("}"):
+        errors.append("unbalanced braces")
+    for spec, body in re.findall(r"\\begin\{tabular\}\{(\w+)\}(.*?)\\end\{tabular\}", document, re.S):
+        if [m for m in re.findall(r"\\(toprule|midrule|bottomrule)", body)] != ["toprule", "midrule", "bottomrule"]:
+            errors.append("booktabs rules out of order")
+        for line in body.split("\\\\")[:-1]:
+            cells = re.sub(r"\\&", "", line).count("&") + 1
+            if line.strip().replace("\\toprule", "").replace("\\midrule", "").strip() and cells != len(spec):
+                errors.append(f"row with {cells} cells for {len(spec)} columns: {line.strip()[:60]}")
+    content = document.split(r"\begin{document}", 1)[-1]
+    if re.search(r"(?<!\\)[%#_]", content):
+        errors.append("unescaped special character")
+    return errors
+
+
+def test_latex_is_well_formed_booktabs(tmp_path):
+    document = latex([sample_section()])
+    assert latex_structure_errors(document) == []
+    assert r"a\_b \& co (50\%)" in document and r"\textbf{$0.97 \pm 0.01$}" in document
+    # the checker itself catches the bugs it is there for
+    assert latex_structure_errors(document.replace(r"max\_ent", "max_ent")) == ["unescaped special character"]
+    assert latex_structure_errors(document.replace(r"max\_ent", r"max\_ent & x"))[0].startswith("row with 4 cells")
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed (.ci/run installs TeX Live)")
+def test_latex_report_compiles_with_pdflatex(tmp_path):
+    df = frame(leaderboard_records(3), tmp_path)
+    document = latex(sections(df, {"gridworld": "leaderboard"}, FAST))
+    (tmp_path / "report.tex").write_text(document)
+    result = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "report.tex"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert (tmp_path / "report.pdf").read_bytes()[:4] == b"%PDF"
+
+
+def test_leaderboard_cells_aggregate_and_best_marks_follow_the_records(tmp_path):
+    df = frame(leaderboard_records(6, methods=("lfl", "maxent", "gail")), tmp_path)
+    ok = df[df.status == "ok"]
+    table = layout_leaderboard(df, FAST)[0]
+    assert table.columns[0] == "method" and table.columns[-1] == "aggregate"
+    values = ok.assign(value=values_of(ok, "normalized", "protocol"))
+    for row in table.rows:
+        method = row[0].text
+        for column, cell in zip(table.columns[1:-1], row[1:-1]):
+            expected = values[(values.method == method) & (values.learner == column)].value
+            assert cell.point == pytest.approx(expected.mean()) and cell.n == len(expected)
+        scores = values[values.method == method].pivot(index="seed", columns="learner", values="value")
+        assert row[-1].point == pytest.approx(stats.mean(scores.to_numpy()))
+        assert row[-1].lower <= row[-1].point <= row[-1].upper
+    for j in range(1, len(table.columns)):
+        points = [row[j].point for row in table.rows]
+        assert [row[j].best for row in table.rows] == [p == max(points) for p in points]
+    # the protocol convention: 0 = first observed / uniform, 1 = last observed / optimal, per column
+    assert table.column_protocols[table.columns.index("expert")] == "expert"
+    assert all(config for config in table.row_configs)
+
+
+def test_iqm_cells_carry_bootstrap_intervals_and_lower_is_better_metrics_mark_the_minimum(tmp_path):
+    df = frame(leaderboard_records(8, methods=("lfl", "gail")), tmp_path)
+    options = ReportOptions(metric="regret", aggregate="iqm", bootstrap_reps=200, figures=False)
+    table = layout_leaderboard(df, options)[0]
+    for j in range(1, len(table.columns)):
+        cells = [row[j] for row in table.rows]
+        assert all(c.lower <= c.point <= c.upper for c in cells)
+        points = [c.point for c in cells]
+        assert [c.best for c in cells] == [p == min(points) for p in points]
+
+
+def test_table3_layout_puts_the_published_numbers_beside_ours(tmp_path):
+    rng = np.random.default_rng(0)
+    records = [synthetic_record(suite="lfl-mujoco", method="lfl", learner="spi", seed=s, rng=rng, quality=1.4,
+                                task="halfcheetah") for s in range(3)]
+    table = layout_lfl_table3(frame(records, tmp_path), FAST)[0]
+    assert table.columns[:3] == ("env", "airl", "airl (paper)")
+    rows = {row[0].text: row for row in table.rows}
+    cheetah = dict(zip(table.columns, rows["halfcheetah"]))
+    assert cheetah["lfl (paper)"].text == "1.40 ± 0.25" and cheetah["dac (paper)"].text == "1.15"
+    assert cheetah["lfl"].n == 3 and cheetah["airl"].text == "not run"
+    assert dict(zip(table.columns, rows["hopper"]))["lfl"].text == "not run"
+
+
+def test_sections_never_mix_profiles_and_count_failed_trials(tmp_path):
+    rng = np.random.default_rng(0)
+    records = [synthetic_record(suite="gridworld", method="lfl", learner="spi", seed=s, rng=rng, quality=1.0,
+                                profile=p, status="failed" if s == 2 else "ok") for p in ("smoke", "quick")
+               for s in range(3)]
+    out = sections(frame(records, tmp_path), {"gridworld": "leaderboard"}, FAST)
+    assert [(s.profile, s.title) for s in out] == [("quick", "gridworld (profile quick)"),
+                                                   ("smoke", "gridworld (profile smoke)")]
+    assert all("1 failed" in s.note for s in out)
+    assert all(row[1].n == 2 for s in out for row in s.tables[0].rows)
+
+
+def test_state_grid_puts_x_right_and_y_up():
+    reward = np.arange(6, dtype=float)  # state index x * height + y on a 3 (wide) x 2 (high) grid
+    image = figures.state_grid(reward, (3, 2))
+    assert image.shape == (2, 3)
+    assert image[1, 0] == 0.0  # bottom-left: x = 0, y = 0
+    assert image[0, 0] == 1.0  # top-left: x = 0, y = 1
+    assert image[1, 2] == 4.0  # bottom-right: x = 2, y = 0
+
+
+def test_every_figure_type_is_drawn_for_a_leaderboard(tmp_path):
+    df = frame(leaderboard_records(4, methods=("lfl", "maxent", "gail")), tmp_path, artifacts=True)
+    options = ReportOptions(bootstrap_reps=100)
+    drawn = figures.for_layout("leaderboard", df[df.status == "ok"], options, "gridworld-quick")
+    kinds = [f.name.removeprefix("gridworld-quick-") for f in drawn]
+    assert kinds == ["score-intervals", "improvement", "profiles", "learning-curves", "rewards"]
+    for figure in drawn:
+        png, pdf = figures.save(figure, tmp_path / "figures")
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and pdf.read_bytes()[:4] == b"%PDF"
+
+
+def run_cli(*args):
+    out, err = io.StringIO(), io.StringIO()
+    from contextlib import redirect_stderr, redirect_stdout
+
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(list(args))
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.mark.parametrize("flag, value", [("--format", "pdf"), ("--format", "md,docx"), ("--metric", "accuracy"),
+                                         ("--normalization", "minmax"), ("--aggregate", "median")])
+def test_bad_report_options_name_the_valid_choices_and_write_nothing(tmp_path, flag, value):
+    ResultsStore(tmp_path / "store").append(leaderboard_records(2, methods=("lfl",)))
+    out = tmp_path / "out"
+    code, _, err = run_cli("report", "--store", str(tmp_path / "store"), "--out", str(out), flag, value)
+    assert code == 2 and "valid:" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_report_writes_every_format_and_the_figures(tmp_path):
+    ResultsStore(tmp_path / "store").append(leaderboard_records(3, methods=("lfl", "gail")))
+    out = tmp_path / "out"
+    code, _, _ = run_cli("report", "--store", str(tmp_path / "store"), "--out", str(out), "--format",
+                         "md,tex,csv,html", "--aggregate", "iqm")
+    assert code == 0
+    assert {p.name for p in out.iterdir()} == {"report.md", "report.tex", "report.csv", "index.html", "figures"}
+    pngs = sorted(p.stem for p in (out / "figures").glob("*.png"))
+    assert pngs == sorted(p.stem for p in (out / "figures").glob("*.pdf")) and len(pngs) == 5
+    assert "](figures/gridworld-quick-score-intervals.png)" in (out / "report.md").read_text()
+    assert "data:image/png;base64," in (out / "index.html").read_text()
+
+
+def test_the_report_command_imports_neither_torch_nor_ray(tmp_path):
+    ResultsStore(tmp_path / "store").append(leaderboard_records(2, methods=("lfl",)))
+    code = ("import sys; from benchmark.cli import main; main(['report', '--store', sys.argv[1], '--no-figures']); "
+            "print(sorted(m for m in ('torch', 'ray', 'methods.registry') if m in sys.modules), file=sys.stderr)")
+    result = subprocess.run([sys.executable, "-c", code, str(tmp_path / "store")], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stderr.strip().splitlines()[-1] == "[]"
+
+
+def test_ablation_rows_are_swept_values_and_win_counts_belong_to_their_learner(tmp_path):
+    rng = np.random.default_rng(0)
+    # > 1: beats the learner; the suite's learner order (svi, q_learning) is not the alphabetical one
+    quality = {("q_learning", 2): 1.5, ("q_learning", 5): 0.5, ("svi", 2): 0.2, ("svi", 5): 1.3}
+    records = [synthetic_record(suite="ablation", method="lfl", learner=learner, seed=s, rng=rng, quality=q,
+                                extra_config={"learner": {"k": k}})
+               for (learner, k), q in quality.items() for s in range(6)]
+    df = frame(records, tmp_path)
+    from benchmark.report import layout_ablation
+
+    values, margins = layout_ablation(df[df.status == "ok"], FAST)
+    assert values.columns == ("learner.k", "svi", "q_learning") and [r[0].text for r in values.rows] == ["2", "5"]
+    for row in values.rows:
+        for learner, cell in zip(("svi", "q_learning"), row[1:]):
+            expected = quality[(learner, int(row[0].text))]
+            assert abs(cell.point - expected) < 0.2
+    for note in margins.notes:
+        k, counts = note.split(": ")
+        for part in counts.split(", "):
+            learner, wins = part.split(" ")
+            trials = df[(df.learner == learner) & df.config.str.contains(f'"k": {k}')]
+            assert wins == f"{int((trials.score > trials.learner_last_score).sum())}/{len(trials)}"
