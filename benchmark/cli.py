@@ -205,7 +205,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from benchmark import leaderboard, tables
 
     df = _frame(args, artifacts=wants_figures(args))
-    formats, options = report_options(args, df if not df.empty else pd.DataFrame())
+    formats, options = report_options(args, df)
     if df.empty:
         print("no records", file=sys.stderr)
         return 0
@@ -221,15 +221,12 @@ def cmd_report(args: argparse.Namespace) -> int:
         return 0
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name in formats:
-        written.append(write_atomically(out / FORMATS[name], render[name]()))
-    if options.figures:
-        for section in sections:
-            for figure in section.figures:
-                written += figure_files.save(figure, out / "figures")
-    print(f"wrote {len(written)} file(s) to {out}/: " + ", ".join(sorted({p.name for p in written[:len(formats)]}))
-          + (f" and {len(written) - len(formats)} figure file(s) in figures/" if len(written) > len(formats) else ""),
+    reports_written = [write_atomically(out / FORMATS[name], render[name]()).name for name in formats]
+    figure_files_written = [path for section in sections if options.figures for figure in section.figures
+                            for path in figure_files.save(figure, out / "figures")]
+    print(f"wrote {len(reports_written) + len(figure_files_written)} file(s) to {out}/: "
+          + ", ".join(sorted(reports_written))
+          + (f" and {len(figure_files_written)} figure file(s) in figures/" if figure_files_written else ""),
           file=sys.stderr)
     return 0
 

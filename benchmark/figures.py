@@ -28,6 +28,7 @@ from matplotlib.figure import Figure as MplFigure  # noqa: E402
 
 from benchmark import stats  # noqa: E402
 from benchmark.normalization import expert_normalized, lfl_normalized  # noqa: E402
+from benchmark.report import NORMALIZATION_TEXT, NORMALIZED, learner_order, run_matrix, values_of  # noqa: E402
 from benchmark.tables import Figure  # noqa: E402
 
 STYLE = {"style": "whitegrid", "context": "paper"}
@@ -69,15 +70,10 @@ def png_bytes(figure: Figure) -> bytes:
 
 def method_scores(df: pd.DataFrame, tasks: list[str]) -> dict[str, np.ndarray]:
     """method -> (runs, tasks) values, runs aligned by seed, seeds without every task dropped."""
-    out = {}
     if not tasks:
-        return out
-    for method, part in df.groupby("method", sort=True):
-        wide = part.pivot_table(index="seed", columns="learner", values="value", aggfunc="first")
-        scores = wide.reindex(columns=tasks).dropna().to_numpy()
-        if len(scores):
-            out[method] = scores
-    return out
+        return {}
+    matrices = {method: run_matrix(part, tasks) for method, part in df.groupby("method", sort=True)}
+    return {method: scores for method, scores in matrices.items() if len(scores)}
 
 
 def common_tasks(df: pd.DataFrame, order: list[str]) -> list[str]:
@@ -283,8 +279,6 @@ def heatmap_panels(df: pd.DataFrame, by: str) -> tuple[list[tuple[str, np.ndarra
 
 def for_layout(layout: str, df: pd.DataFrame, options, prefix: str) -> list[Figure]:
     """The figures of one section (finished trials only)."""
-    from benchmark.report import NORMALIZATION_TEXT, NORMALIZED, learner_order, values_of
-
     name = lambda kind: f"{prefix}-{kind}"
     figures: list[Figure] = []
     learners = learner_order(df.learner.unique())

@@ -178,7 +178,7 @@ def pretty_config(config: str) -> str:
         return config
 
 
-def protocol_of(table: Table, column: int) -> str:
+def column_protocol(table: Table, column: int) -> str:
     """The column's protocol ("" when the table gives none), the key of the protocol filter."""
     return table.column_protocols[column] if table.column_protocols else ""
 
@@ -205,12 +205,12 @@ def cell_html(cell: Cell, protocol: str, config: str = "") -> str:
 
 def table_html(table: Table, anchor: str) -> str:
     """A sortable <table> with its h3 title and its notes; `anchor` is its page-unique id."""
-    head = "".join(f'<th scope="col" data-protocol="{attr(protocol_of(table, j))}">{escape(name)}</th>'
+    head = "".join(f'<th scope="col" data-protocol="{attr(column_protocol(table, j))}">{escape(name)}</th>'
                    for j, name in enumerate(table.columns))
     rows = []
     for i, row in enumerate(table.rows):
         config = table.row_configs[i] if table.row_configs else ""
-        cells = "".join(cell_html(c, protocol_of(table, j), config if j == 0 else "") for j, c in enumerate(row))
+        cells = "".join(cell_html(c, column_protocol(table, j), config if j == 0 else "") for j, c in enumerate(row))
         rows.append(f"<tr>{cells}</tr>")
     notes = "".join(f"<li>{escape(n)}</li>" for n in table.notes)
     return (f'<div class="block" id="{attr(anchor)}"><h3>{escape(table.title)}</h3>'

@@ -9,6 +9,7 @@ from benchmark/stats.py, figures from benchmark/figures.py, the text formats fro
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import tomllib
 from dataclasses import dataclass
@@ -294,8 +295,7 @@ def layout_leaderboard(df: pd.DataFrame, options: ReportOptions) -> list[Table]:
             shown.append(("epic_distance", options.normalization, "epic"))
     tables = []
     for metric, normalization, name in shown:
-        opts = ReportOptions(metric, normalization, options.aggregate, options.figures, options.bootstrap_reps,
-                             options.seed)
+        opts = dataclasses.replace(options, metric=metric, normalization=normalization)
         part = ok.assign(value=values_of(ok, metric, normalization))
         if metric == "policy_normalized":
             part = part[part.method_policy_score.notna()]
@@ -413,7 +413,7 @@ def sections(df: pd.DataFrame, layout_of: dict[str, str], options: ReportOptions
 
 def summary(df: pd.DataFrame) -> str:
     """The end-of-run summary: one row per (label, learner, method)."""
-    from benchmark.tables import markdown_table
+    from benchmark.tables import markdown_grid
 
     ok = df[df.status == "ok"]
     if ok.empty:
@@ -425,4 +425,4 @@ def summary(df: pd.DataFrame) -> str:
                      cell(g.learner_last_score), cell(g.regret, 3), cell(g.normalized_score)))
     table = Table("summary", "Summary", ("label", "learner", "method", "n", "observer score",
                                          "learner last score", "regret", "normalized"), tuple(rows))
-    return markdown_table(table).split("\n", 2)[2]
+    return markdown_grid(table)

@@ -125,14 +125,19 @@ def slug(name: str) -> str:
 
 # ----- markdown ---------------------------------------------------------------------------------
 
-def markdown_table(table: Table) -> str:
+def markdown_grid(table: Table) -> str:
+    """The table's header, rule and rows, without its title and notes."""
     def cell(c: Cell) -> str:
         shown = c.plain().replace("|", "\\|")
         return f"**{shown}**" if c.best and shown else shown
 
-    lines = [f"### {table.title}", "",
-             "| " + " | ".join(table.columns) + " |", "| " + " | ".join("---" for _ in table.columns) + " |"]
+    lines = ["| " + " | ".join(table.columns) + " |", "| " + " | ".join("---" for _ in table.columns) + " |"]
     lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in table.rows]
+    return "\n".join(lines)
+
+
+def markdown_table(table: Table) -> str:
+    lines = [f"### {table.title}", "", markdown_grid(table)]
     if table.notes:
         lines += [""] + [f"- {note}" for note in table.notes]
     return "\n".join(lines)
