@@ -5,6 +5,8 @@ The store holds a gridworld-style leaderboard (8 methods x 6 observation sources
 shaped like the pipeline's (resolved config, metrics, learning curves, a 25 x 4 reward table).
 Writing the store is not timed; each report is a fresh process, timed wall to wall, so imports,
 reading the store, statistics (2000 bootstrap resamples per interval), figures and files all count.
+The report uses every core this process may run on; the CPU seconds of the report's processes
+(user + system) are printed beside the wall time, as the wall time depends on the core count.
 
     python bench/report_speed.py [--repeats 3]
 """
@@ -12,6 +14,8 @@ reading the store, statistics (2000 bootstrap resamples per interval), figures a
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -49,20 +53,23 @@ def main() -> None:
         store = Path(tmp) / "store"
         n = synthetic_store(store)
         size = (store / "records.jsonl").stat().st_size / 1e6
-        print(f"{n} synthetic records, {size:.0f} MB of JSON lines")
+        print(f"{n} synthetic records, {size:.0f} MB of JSON lines; {len(os.sched_getaffinity(0))} cores")
         for name, extra in COMMANDS.items():
-            times = []
+            times, cpu = [], []
             for repeat in range(args.repeats):
                 out = Path(tmp) / f"out{repeat}"
                 command = [sys.executable, "-m", "benchmark.cli", "report", "--store", str(store),
                            *[a.format(out=out) for a in extra]]
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
                 start = time.perf_counter()
                 subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 times.append(time.perf_counter() - start)
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
             files = sorted(p for p in (Path(tmp) / "out0").rglob("*") if p.is_file()) if "{out}" in extra else []
             written = f", {len(files)} files" if files else ""
             print(f"  {name}: median {statistics.median(times):.2f} s (runs: "
-                  f"{', '.join(f'{t:.2f}' for t in times)}){written}")
+                  f"{', '.join(f'{t:.2f}' for t in times)}; CPU {statistics.median(cpu):.1f} s){written}")
 
 
 if __name__ == "__main__":

@@ -156,10 +156,15 @@ def _frame(args: argparse.Namespace, artifacts: bool = False) -> pd.DataFrame:
         raise ConfigError(f"unknown suite {args.suite!r} (valid: {', '.join(suite_names())})")
     if not Path(args.store).is_dir():
         raise ConfigError(f"no results store at {args.store!r}")
-    df = ResultsStore(args.store).frame(artifacts=artifacts)
+    df = ResultsStore(args.store).frame(artifacts=artifacts, workers=cores())
     if args.suite is not None and not df.empty:
         df = df[df.suite == args.suite]
     return df
+
+
+def cores() -> int:
+    """The CPU cores this process may run on (reading and figures use them all)."""
+    return len(os.sched_getaffinity(0))
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -197,11 +202,10 @@ def wants_figures(args: argparse.Namespace) -> bool:
 
 
 NOT_METRICS = {"trial_id", "suite", "label", "task", "learner", "method", "seed", "profile", "status", "error",
-               "config", "learner_curve", "observer_curve", "reward"}
+               "config", "artifacts"}
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from benchmark import figures as figure_files
     from benchmark import leaderboard, tables
 
     df = _frame(args, artifacts=wants_figures(args))
@@ -210,7 +214,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         print("no records", file=sys.stderr)
         return 0
     layouts = {name: suite_layout(name) for name in df.suite.unique() if name in suite_names()}
-    sections = reports.sections(df, layouts, options)
+    sections = reports.sections(df, layouts, options, processes=cores())
     n_ok = int((df.status == "ok").sum())
     subtitle = f"{len(df)} trial records ({n_ok} ok) from {Path(args.store) / 'records.jsonl'}"
     render = {"md": lambda: tables.markdown(sections, "figures" if args.out and options.figures else None),
@@ -223,7 +227,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     reports_written = [write_atomically(out / FORMATS[name], render[name]()).name for name in formats]
     figure_files_written = [path for section in sections if options.figures for figure in section.figures
-                            for path in figure_files.save(figure, out / "figures")]
+                            for path in figure.write(out / "figures")]
     print(f"wrote {len(reports_written) + len(figure_files_written)} file(s) to {out}/: "
           + ", ".join(sorted(reports_written))
           + (f" and {len(figure_files_written)} figure file(s) in figures/" if figure_files_written else ""),

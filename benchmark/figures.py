@@ -8,27 +8,34 @@
   recovered reward (LfL paper, Fig. 4);
 - reward_heatmaps: the true reward and recovered ones on the grid (LfL paper, Fig. 3).
 
-for_layout picks the figures a suite's layout shows.
+jobs_for_layout lists the figures a suite's layout shows as FigureJobs, which the report runs in
+forked processes (benchmark/forked.py); render turns a drawn figure into its PNG and PDF bytes.
 """
 
 from __future__ import annotations
 
-import functools
 import io
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
 import numpy as np  # noqa: E402
+import PIL.Image  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure as MplFigure  # noqa: E402
+from matplotlib.transforms import Bbox  # noqa: E402
 
 from benchmark import stats  # noqa: E402
 from benchmark.normalization import expert_normalized, lfl_normalized  # noqa: E402
-from benchmark.report import NORMALIZATION_TEXT, NORMALIZED, learner_order, run_matrix, values_of  # noqa: E402
+from benchmark.report import (NORMALIZATION_TEXT, NORMALIZED, aggregate_intervals, aggregate_statistic,  # noqa: E402
+                              learner_order, run_matrix, values_of)
+from benchmark.store import artifact_matrix, artifact_values  # noqa: E402
 from benchmark.tables import Figure  # noqa: E402
 
 STYLE = {"style": "whitegrid", "context": "paper"}
@@ -47,23 +54,39 @@ def palette(names: list[str]) -> dict[str, tuple]:
     return dict(zip(names, sns.color_palette(OBSERVER_PALETTE, len(names))))
 
 
-def save(figure: Figure, directory) -> list[Path]:
-    """Writes name.png and name.pdf (no creation date, so an unchanged figure gives the same file);
-    returns their paths."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    png, pdf = directory / f"{figure.name}.png", directory / f"{figure.name}.pdf"
-    png.write_bytes(png_bytes(figure))
-    figure.figure.savefig(pdf, bbox_inches="tight", metadata={"CreationDate": None})
-    return [png, pdf]
+PNG_DPI = 130
 
 
-@functools.cache
-def png_bytes(figure: Figure) -> bytes:
-    """The figure's PNG, drawn once for both the figures/ file and the HTML page."""
-    buffer = io.BytesIO()
-    figure.figure.savefig(buffer, format="png", dpi=130, bbox_inches="tight")
-    return buffer.getvalue()
+def render(figure: MplFigure) -> tuple[bytes, bytes]:
+    """The figure's PNG and PDF (no creation date, so an unchanged figure gives the same file), both
+    cropped to the figure's tight bounding box. The PNG is drawn once, whole, and cropped to that
+    box, measured on that drawing (savefig's bbox_inches="tight" would lay the figure out once
+    more); a figure with text beyond its own edges is drawn again, into the larger box."""
+    canvas = FigureCanvasAgg(figure)
+    figure.set_dpi(PNG_DPI)
+    canvas.draw()
+    tight = figure.get_tightbbox(canvas.get_renderer())
+    whole = figure.bbox_inches
+    box = Bbox.intersection(tight.padded(matplotlib.rcParams["savefig.pad_inches"]), whole)
+    png = io.BytesIO()
+    edges = whole.padded(0.5 / PNG_DPI)  # within half a pixel of the figure's edges
+    if edges.contains(tight.x0, tight.y0) and edges.contains(tight.x1, tight.y1):
+        pixels = np.asarray(canvas.buffer_rgba())
+        height = pixels.shape[0]
+        rows = slice(max(0, height - round(box.y1 * PNG_DPI)), height - round(box.y0 * PNG_DPI))
+        columns = slice(round(box.x0 * PNG_DPI), round(box.x1 * PNG_DPI))
+        PIL.Image.fromarray(pixels[rows, columns]).save(png, format="png", dpi=(PNG_DPI, PNG_DPI))
+    else:
+        box = tight.padded(matplotlib.rcParams["savefig.pad_inches"])
+        figure.savefig(png, format="png", dpi=PNG_DPI, bbox_inches=box)
+    pdf = io.BytesIO()
+    figure.savefig(pdf, format="pdf", bbox_inches=box, metadata={"CreationDate": None})
+    return png.getvalue(), pdf.getvalue()
+
+
+def rendered(name: str, caption: str, figure: MplFigure) -> Figure:
+    png, pdf = render(figure)
+    return Figure(name, caption, png, pdf)
 
 
 # ----- inputs -----------------------------------------------------------------------------------
@@ -85,31 +108,28 @@ def common_tasks(df: pd.DataFrame, order: list[str]) -> list[str]:
 
 # ----- figures ----------------------------------------------------------------------------------
 
-def score_intervals(df: pd.DataFrame, tasks: list[str], aggregate: str, rng: np.random.Generator, reps: int,
-                    xlabel: str) -> MplFigure:
+def score_intervals(df: pd.DataFrame, tasks: list[str], options, xlabel: str) -> MplFigure:
     """One panel per observation source and one for the aggregate: each method's point estimate
-    (mean or IQM) with its 95% bootstrap interval."""
-    statistic = stats.iqm if aggregate == "iqm" else stats.mean
+    (mean or IQM) with its 95% bootstrap interval (the aggregate's are the leaderboard table's)."""
+    statistic = aggregate_statistic(options.aggregate)
     methods = sorted(df.method.unique())
     colours = palette(methods)
     panels = tasks + ["aggregate"]
+    rng = options.rng()
+    values = {key: part.value.dropna().to_numpy()[:, None]
+              for key, part in df.groupby(["learner", "method"], sort=False)}
+    intervals = {task: stats.interval_estimates({m: values[(task, m)] for m in methods if len(values.get((task, m), ()))},
+                                                statistic, reps=options.bootstrap_reps, rng=rng) for task in tasks}
+    intervals["aggregate"] = aggregate_intervals(method_scores(df, common_tasks(df, tasks)), options)
     ncols = min(4, len(panels))
     nrows = -(-len(panels) // ncols)
     fig, axes = styled(2.6 * ncols + 1.0, (0.3 * len(methods) + 1.0) * nrows, nrows, ncols, sharey=True)
     fig.subplots_adjust(wspace=0.12, hspace=0.45)
-    scores = method_scores(df, [t for t in tasks if t in common_tasks(df, tasks)])
     for ax, panel in zip(axes.ravel(), panels):
         for y, method in enumerate(methods):
-            if panel == "aggregate":
-                x = scores.get(method)
-                if x is None or x.shape[1] == 0:
-                    continue
-            else:
-                v = df[(df.method == method) & (df.learner == panel)].value.dropna().to_numpy()
-                if len(v) == 0:
-                    continue
-                x = v[:, None]
-            ci = stats.stratified_bootstrap_ci(x, statistic, reps=reps, rng=rng)
+            ci = intervals[panel].get(method)
+            if ci is None:
+                continue
             ax.hlines(y, ci.lower, ci.upper, color=colours[method], linewidth=5, alpha=0.45)
             ax.plot([ci.point], [y], "|", color=colours[method], markersize=14, markeredgewidth=2)
         ax.axvline(1.0, color="0.3", linestyle=":", linewidth=1)
@@ -119,7 +139,7 @@ def score_intervals(df: pd.DataFrame, tasks: list[str], aggregate: str, rng: np.
         ax.set_ylim(len(methods) - 0.5, -0.5)
     for ax in axes.ravel()[len(panels):]:
         ax.set_visible(False)
-    fig.suptitle(f"{'IQM' if aggregate == 'iqm' else 'Mean'} with 95% stratified-bootstrap intervals", y=1.0)
+    fig.suptitle(f"{'IQM' if options.aggregate == 'iqm' else 'Mean'} with 95% stratified-bootstrap intervals", y=1.0)
     return fig
 
 
@@ -143,8 +163,7 @@ def improvement_matrix(df: pd.DataFrame, tasks: list[str]) -> MplFigure | None:
     return fig
 
 
-def performance_profiles(df: pd.DataFrame, tasks: list[str], rng: np.random.Generator, reps: int,
-                         xlabel: str) -> MplFigure | None:
+def performance_profiles(df: pd.DataFrame, tasks: list[str], options, xlabel: str) -> MplFigure | None:
     """Score distributions: the fraction of runs x tasks above tau, with 95% bootstrap bands."""
     scores = method_scores(df, common_tasks(df, tasks))
     if not scores:
@@ -156,8 +175,8 @@ def performance_profiles(df: pd.DataFrame, tasks: list[str], rng: np.random.Gene
     fig, axes = styled(6.4, 4.0)
     ax = axes[0, 0]
     curves = []
-    for method, x in scores.items():
-        ci = stats.performance_profile_ci(x, taus, reps=reps, rng=rng)
+    bands = stats.performance_profile_intervals(scores, taus, reps=options.bootstrap_reps, rng=options.rng())
+    for method, ci in bands.items():
         ax.fill_between(taus, ci.lower, ci.upper, color=colours[method], alpha=0.18, linewidth=0)
         curves.append(pd.DataFrame({"tau": taus, "fraction": ci.point, "method": method}))
     sns.lineplot(pd.concat(curves), x="tau", y="fraction", hue="method", palette=colours, ax=ax, errorbar=None)
@@ -168,9 +187,8 @@ def performance_profiles(df: pd.DataFrame, tasks: list[str], rng: np.random.Gene
     return fig
 
 
-def normalized_curve(curves: pd.Series, df: pd.DataFrame, normalization: str) -> np.ndarray:
+def normalized_curve(x: np.ndarray, df: pd.DataFrame, normalization: str) -> np.ndarray:
     """(trials, steps) curves normalized with each trial's own reference scores."""
-    x = np.array(curves.tolist(), dtype=float)
     if normalization == "expert":
         return expert_normalized(x, df.random_score.to_numpy()[:, None], df.optimal_score.to_numpy()[:, None])
     return lfl_normalized(x, df.learner_first_score.to_numpy()[:, None], df.learner_last_score.to_numpy()[:, None])
@@ -179,16 +197,22 @@ def normalized_curve(curves: pd.Series, df: pd.DataFrame, normalization: str) ->
 def learning_curves(df: pd.DataFrame, learners: list[str], normalization: str) -> MplFigure | None:
     """Per learner: its observed policies' scores (red) and, from its last observed policy on, each
     method's observer learning on the recovered reward (LfL Fig. 4), means with a std band."""
-    df = df[df.observer_curve.notna()] if "observer_curve" in df else df.iloc[:0]
-    learners = [l for l in learners if l in set(df.learner)]
+    observer = artifact_matrix(df.artifacts, "observer_curve") if "artifacts" in df else np.empty((len(df), 0))
+    has_curve = ~np.isnan(observer).all(axis=1)
+    df, observer = df[has_curve], observer[has_curve]
+    positions = df.groupby(["learner", "method"], sort=False).indices
+    present = set(df.learner.unique())
+    learners = [l for l in learners if l in present]
     if not learners:
         return None
     methods = sorted(df.method.unique())
     colours = palette(methods)
     ncols = min(3, len(learners))
     nrows = -(-len(learners) // ncols)
-    fig, axes = styled(3.8 * ncols, 3.0 * nrows, nrows, ncols)
-    fig.subplots_adjust(wspace=0.35, hspace=0.55)
+    legend_width = 2.0  # inches at the right for the legend, inside the figure
+    width = 3.8 * ncols + legend_width
+    fig, axes = styled(width, 3.0 * nrows, nrows, ncols)
+    fig.subplots_adjust(wspace=0.35, hspace=0.55, right=1.0 - (legend_width + 0.2) / width)
     for ax in axes.ravel()[len(learners):]:
         ax.set_visible(False)
     for ax, learner in zip(axes.ravel(), learners):
@@ -196,12 +220,14 @@ def learning_curves(df: pd.DataFrame, learners: list[str], normalization: str) -
         convention = "expert" if (normalization == "expert" or (normalization == "protocol" and learner == "expert")) \
             else "lfl"
         seeds = part.drop_duplicates("seed")
-        own = normalized_curve(seeds.learner_curve, seeds, convention)
+        own = normalized_curve(artifact_matrix(seeds.artifacts, "learner_curve"), seeds, convention)
         k = own.shape[1] - 1
         band(ax, np.arange(k + 1), own, LEARNER_COLOUR, "learner (observed)")
         for method in methods:
-            trials = part[part.method == method]
-            curve = normalized_curve(trials.observer_curve, trials, convention)
+            at = positions.get((learner, method))
+            if at is None:
+                continue
+            curve = normalized_curve(observer[at], df.iloc[at], convention)
             band(ax, k + np.arange(curve.shape[1]), curve, colours[method], f"observer: {method}")
         ax.axvline(k, color="0.5", linestyle=":", linewidth=1)
         ax.set_title(learner)
@@ -209,7 +235,8 @@ def learning_curves(df: pd.DataFrame, learners: list[str], normalization: str) -
         ax.set_ylabel("normalized score\n(0 = first, 1 = last observed)" if convention == "lfl"
                       else "normalized score\n(0 = uniform, 1 = optimal)")
     handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.0, 0.95), fontsize="small", frameon=False)
+    fig.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.0 - legend_width / width, 0.95), fontsize="small",
+               frameon=False)
     return fig
 
 
@@ -262,65 +289,81 @@ def true_reward(config_json: str):
 def heatmap_panels(df: pd.DataFrame, by: str) -> tuple[list[tuple[str, np.ndarray]], tuple[int, int]] | None:
     """The true reward, then one recovered reward per value of `by` (method or label): the lowest
     seed's, on the first observation source in the suite's order."""
-    if "reward" not in df or df.reward.isna().all():
+    if "artifacts" not in df:
         return None
-    df = df[df.reward.notna()]
+    df = df[df.artifacts.map(lambda text: isinstance(text, bytes) and b'"reward": ' in text)]
+    if df.empty:
+        return None
+    seed = df.seed.min()
+    firsts = df[df.seed == seed].groupby(by, sort=False).head(1)
+    rewards = zip(firsts[by], artifact_values(firsts.artifacts, "reward"))
     truth, grid_shape = true_reward(df.config.iloc[0])
     if grid_shape is None:
         return None
-    seed = df.seed.min()
-    panels = [("true reward", truth)]
-    for name, part in df[df.seed == seed].groupby(by, sort=False):
-        panels.append((f"{name} (seed {seed})", np.array(part.reward.iloc[0])))
-    return panels, grid_shape
+    return [("true reward", truth)] + [(f"{name} (seed {seed})", np.array(reward)) for name, reward in rewards], \
+        grid_shape
 
 
 # ----- per layout -------------------------------------------------------------------------------
 
-def for_layout(layout: str, df: pd.DataFrame, options, prefix: str) -> list[Figure]:
-    """The figures of one section (finished trials only)."""
+@dataclass(frozen=True)
+class FigureJob:
+    """A figure to draw: build() gives the matplotlib figure, or None when the data has none."""
+
+    name: str
+    caption: str
+    build: Callable[[], MplFigure | None]
+
+    def run(self) -> Figure | None:
+        figure = self.build()
+        return None if figure is None else rendered(self.name, self.caption, figure)
+
+
+def jobs_for_layout(layout: str, df: pd.DataFrame, options, prefix: str) -> list[FigureJob]:
+    """The figures of one section (finished trials only), not yet drawn."""
     name = lambda kind: f"{prefix}-{kind}"
-    figures: list[Figure] = []
+    jobs: list[FigureJob] = []
     learners = learner_order(df.learner.unique())
-    rng, reps = options.rng(), options.bootstrap_reps
     if layout in ("leaderboard", ""):
         metric = options.metric
         part = df.assign(value=values_of(df, metric, options.normalization))
         xlabel = "normalized score" if metric == NORMALIZED else metric
         what = NORMALIZATION_TEXT[options.normalization] if metric == NORMALIZED else metric
-        figures.append(Figure(name("score-intervals"), f"Per observation source and aggregated: {what}; "
-                              "point estimate and 95% stratified-bootstrap interval over seeds.",
-                              score_intervals(part, learners, options.aggregate, rng, reps, xlabel)))
-        poi = improvement_matrix(part, learners)
-        if poi is not None:
-            figures.append(Figure(name("improvement"), "Probability that a run of the row method scores higher "
-                                  "than a run of the column method, averaged over the observation sources.", poi))
-        profiles = performance_profiles(part, learners, rng, reps, xlabel)
-        if profiles is not None:
-            figures.append(Figure(name("profiles"), "Performance profiles: fraction of runs x observation "
-                                  "sources scoring above tau, with 95% bootstrap bands.", profiles))
+        jobs += [FigureJob(name("score-intervals"), f"Per observation source and aggregated: {what}; point "
+                           "estimate and 95% stratified-bootstrap interval over seeds.",
+                           lambda: score_intervals(part, learners, options, xlabel)),
+                 FigureJob(name("improvement"), "Probability that a run of the row method scores higher than a "
+                           "run of the column method, averaged over the observation sources.",
+                           lambda: improvement_matrix(part, learners)),
+                 FigureJob(name("profiles"), "Performance profiles: fraction of runs x observation sources "
+                           "scoring above tau, with 95% bootstrap bands.",
+                           lambda: performance_profiles(part, learners, options, xlabel))]
     if layout in ("leaderboard", "lfl-table2", "lfl-table1", "lfl-table3", ""):
-        curves = learning_curves(df if layout != "lfl-table1" else df[df.label == "theorem2"], learners,
-                                 options.normalization)
-        if curves is not None:
-            figures.append(Figure(name("learning-curves"), "The learner's observed policies (red, then the "
-                                  "dotted line) and the observer learning on each recovered reward by soft policy "
-                                  "improvement from a clone of the last observed behaviour (LfL Fig. 4); mean and "
-                                  "std over seeds, scored on the true reward.", curves))
+        shown = df if layout != "lfl-table1" else df[df.label == "theorem2"]
+        jobs.append(FigureJob(name("learning-curves"), "The learner's observed policies (red, then the dotted "
+                              "line) and the observer learning on each recovered reward by soft policy improvement "
+                              "from a clone of the last observed behaviour (LfL Fig. 4); mean and std over seeds, "
+                              "scored on the true reward.",
+                              lambda: learning_curves(shown, learners, options.normalization)))
     if layout in ("leaderboard", "lfl-table2", "lfl-table1"):
         if layout == "lfl-table1":
-            shown, by = df[df.config.map(lambda c: not json.loads(c)["task"].get("stochastic"))], "label"
+            by, what = "label", "Theorem 2's state-action reward and the state-only regression (LfL Fig. 3)"
+            rewards = df[df.config.map(lambda c: not json.loads(c)["task"].get("stochastic"))]
         elif layout == "lfl-table2":
-            shown, by = df, "learner"
+            by, what, rewards = "learner", "LfL's recovered reward from each learner", df
         else:
-            shown, by = df[df.learner == learners[0]], "method"
-        found = heatmap_panels(shown, by)
-        if found is not None:
-            panels, grid_shape = found
-            what = {"label": "Theorem 2's state-action reward and the state-only regression (LfL Fig. 3)",
-                    "learner": "LfL's recovered reward from each learner",
-                    "method": f"each method's recovered reward from the {learners[0]} learner"}[by]
-            figures.append(Figure(name("rewards"), f"True reward and {what}; per-state reward (mean over "
-                                  "actions), each panel on its own colour scale.",
-                                  reward_heatmaps(panels, grid_shape)))
-    return figures
+            by, what = "method", f"each method's recovered reward from the {learners[0]} learner"
+            rewards = df[df.learner == learners[0]]
+        jobs.append(FigureJob(name("rewards"), f"True reward and {what}; per-state reward (mean over actions), "
+                              "each panel on its own colour scale.", lambda: reward_figure(rewards, by)))
+    return jobs
+
+
+def reward_figure(df: pd.DataFrame, by: str) -> MplFigure | None:
+    found = heatmap_panels(df, by)
+    return None if found is None else reward_heatmaps(*found)
+
+
+def for_layout(layout: str, df: pd.DataFrame, options, prefix: str) -> list[Figure]:
+    """The figures of one section, drawn here, one after the other."""
+    return [figure for job in jobs_for_layout(layout, df, options, prefix) if (figure := job.run()) is not None]

@@ -14,7 +14,6 @@ import json
 from html import escape
 from typing import Any
 
-from benchmark.figures import png_bytes
 from benchmark.tables import Cell, Figure, Section, Table
 
 PROTOCOLS = (("all", "all protocols"), ("sequence", "learner sequences"), ("expert", "expert demonstrations"))
@@ -167,7 +166,7 @@ def attr(value: Any) -> str:
 
 def png_data_uri(figure: Figure) -> str:
     """A figure as a data: URI of its PNG (the one written to figures/), so the page needs no files."""
-    return "data:image/png;base64," + base64.b64encode(png_bytes(figure)).decode("ascii")
+    return "data:image/png;base64," + base64.b64encode(figure.png).decode("ascii")
 
 
 def pretty_config(config: str) -> str:

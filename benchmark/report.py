@@ -10,15 +10,17 @@ from benchmark/stats.py, figures from benchmark/figures.py, the text formats fro
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from benchmark import stats
+from benchmark import forked, stats
 from benchmark.normalization import expert_normalized, lfl_normalized
 from benchmark.tables import Cell, Section, Table, text
 
@@ -86,21 +88,35 @@ def values_of(df: pd.DataFrame, metric: str, normalization: str) -> pd.Series:
     return pd.to_numeric(df[metric], errors="coerce") if metric in df else pd.Series(np.nan, index=df.index)
 
 
+def summary_cells(column: dict, aggregate: str, rng: np.random.Generator, reps: int, digits: int = 2,
+                  count: bool = True) -> dict:
+    """key -> mean ± std (n), or IQM [95% bootstrap interval] (n), of each cell's runs (NaNs dropped),
+    the cells of one column sharing their bootstrap draws; without `count` when the table has its
+    own n column."""
+    runs = {key: np.asarray(values, dtype=float) for key, values in column.items()}
+    runs = {key: x[np.isfinite(x)] for key, x in runs.items()}
+    resampled = {key: x[:, None] for key, x in runs.items() if len(x) > 1}
+    intervals = (stats.interval_estimates(resampled, stats.iqm, reps=reps, rng=rng)
+                 if aggregate == "iqm" and resampled else {})
+    cells = {}
+    for key, x in runs.items():
+        n = len(x) if count else None
+        if len(x) == 0:
+            cells[key] = Cell(digits=digits)
+        elif key in intervals:
+            ci = intervals[key]
+            cells[key] = Cell(ci.point, lower=ci.lower, upper=ci.upper, n=n, digits=digits)
+        elif aggregate == "iqm":
+            cells[key] = Cell(float(x[0]), n=n, digits=digits)
+        else:
+            cells[key] = Cell(float(x.mean()), spread=float(x.std()) if len(x) > 1 else None, n=n, digits=digits)
+    return cells
+
+
 def summary_cell(values, aggregate: str, rng: np.random.Generator, reps: int, digits: int = 2,
                  count: bool = True) -> Cell:
-    """mean ± std (n), or IQM [95% bootstrap interval] (n), of one cell's runs (NaNs dropped);
-    without `count` when the table has its own n column."""
-    x = np.asarray(values, dtype=float)
-    x = x[np.isfinite(x)]
-    if len(x) == 0:
-        return Cell(digits=digits)
-    n = len(x) if count else None
-    if aggregate == "iqm":
-        if len(x) == 1:
-            return Cell(float(x[0]), n=n, digits=digits)
-        ci = stats.stratified_bootstrap_ci(x[:, None], stats.iqm, reps=reps, rng=rng)
-        return Cell(ci.point, lower=ci.lower, upper=ci.upper, n=n, digits=digits)
-    return Cell(float(x.mean()), spread=float(x.std()) if len(x) > 1 else None, n=n, digits=digits)
+    """summary_cells of one cell."""
+    return summary_cells({0: values}, aggregate, rng, reps, digits, count)[0]
 
 
 def run_matrix(df: pd.DataFrame, columns: list[str]) -> np.ndarray:
@@ -110,16 +126,17 @@ def run_matrix(df: pd.DataFrame, columns: list[str]) -> np.ndarray:
     return wide.reindex(columns=columns).dropna().to_numpy()
 
 
-def aggregate_cell(df: pd.DataFrame, columns: list[str], aggregate: str, rng: np.random.Generator,
-                   reps: int) -> Cell:
-    """The method's aggregate over tasks (mean or IQM of all runs x tasks) with its 95%
-    stratified-bootstrap interval; n = runs with a value in every task."""
-    scores = run_matrix(df, columns)
-    if scores.size == 0:
-        return Cell()
-    statistic = stats.iqm if aggregate == "iqm" else stats.mean
-    ci = stats.stratified_bootstrap_ci(scores, statistic, reps=reps, rng=rng)
-    return Cell(ci.point, lower=ci.lower, upper=ci.upper, n=len(scores))
+def aggregate_statistic(aggregate: str):
+    return stats.iqm if aggregate == "iqm" else stats.mean
+
+
+def aggregate_intervals(score_dict: dict[str, np.ndarray], options: ReportOptions) -> dict[str, stats.Interval]:
+    """Each (runs, tasks) array's aggregate (mean or IQM of all runs x tasks) with its 95%
+    stratified-bootstrap interval, drawn from a fresh generator of the report's seed: the table's
+    aggregate column and the figure's aggregate panel use the same resamples, so they agree."""
+    return stats.interval_estimates({k: s for k, s in score_dict.items() if s.size},
+                                    aggregate_statistic(options.aggregate), reps=options.bootstrap_reps,
+                                    rng=options.rng())
 
 
 def mark_best(rows: list[list[Cell]], lower_is_better: bool, first: int = 1) -> list[tuple[Cell, ...]]:
@@ -159,18 +176,22 @@ def matrix_table(df: pd.DataFrame, *, name: str, title: str, columns: list[str],
     column over the columns, the best per column marked and each row's resolved config."""
     rng, reps = options.rng(), options.bootstrap_reps
     groups = dict(tuple(df.groupby([row_key, "learner"], sort=False)))
+    parts = dict(tuple(df.groupby(row_key, sort=True)))
     rows, configs = [], []
-    for key in sorted(df[row_key].unique()):
-        row = [text(key)]
-        for column in columns:
-            cell = groups.get((key, column))
-            row.append(summary_cell(cell.value, options.aggregate, rng, reps) if cell is not None else Cell())
-        part = df[df[row_key] == key]
-        if aggregate_column:
-            with_values = [c for c in columns if (key, c) in groups and groups[(key, c)].value.notna().any()]
-            row.append(aggregate_cell(part, with_values, options.aggregate, rng, reps))
-        rows.append(row)
+    cells = {column: summary_cells({key: groups[(key, column)].value for key in parts if (key, column) in groups},
+                                   options.aggregate, rng, reps) for column in columns}
+    for key, part in parts.items():
+        rows.append([text(key)] + [cells[column].get(key, Cell()) for column in columns])
         configs.append(row_config(part.groupby("learner", sort=False).config.first()))
+    if aggregate_column:
+        # n = runs with a value in every task the row has values for
+        scores = {key: run_matrix(part, [c for c in columns if (key, c) in groups
+                                         and groups[(key, c)].value.notna().any()])
+                  for key, part in parts.items()}
+        intervals = aggregate_intervals(scores, options)
+        for row, key in zip(rows, parts):
+            ci = intervals.get(key)
+            row.append(Cell(ci.point, lower=ci.lower, upper=ci.upper, n=len(scores[key])) if ci else Cell())
     header = [row_key] + columns + (["aggregate"] if aggregate_column else [])
     protocols = [""] + [protocol_of(c) for c in columns] + ([""] if aggregate_column else [])
     aggregate_note = (f"aggregate: the {'IQM' if options.aggregate == 'iqm' else 'mean'} of all runs x tasks "
@@ -273,7 +294,7 @@ def layout_lfl_table3(df: pd.DataFrame, options: ReportOptions) -> list[Table]:
                   notes=(f"Paper columns: {ref['source']}. {ref['note']}",))]
 
 
-def layout_leaderboard(df: pd.DataFrame, options: ReportOptions) -> list[Table]:
+def layout_leaderboard(df: pd.DataFrame, options: ReportOptions) -> list[Table | Callable[[], Table]]:
     """Methods x observation sources: the chosen metric (by default the normalized score in each
     protocol's convention, then imitation's on every source so both conventions appear), the
     methods' own policies and the EPIC distance; n/a cells carry a numbered reason."""
@@ -303,8 +324,10 @@ def layout_leaderboard(df: pd.DataFrame, options: ReportOptions) -> list[Table]:
         dropped = [c for c in columns if c not in cols and c in set(ok.learner)]
         extra = (f"no value for {', '.join(dropped)} in this convention (the first and last observed policies "
                  "are the same)",) if dropped and metric in (NORMALIZED, "policy_normalized") else ()
-        tables.append(matrix_table(part, name=name, title=metric_title(opts), columns=cols, options=opts,
-                                   lower_is_better=metric in LOWER_IS_BETTER, notes=extra + note_lines))
+        # a table to compute, so that the report can compute the tables (the bootstraps) in parallel
+        tables.append(functools.partial(matrix_table, part, name=name, title=metric_title(opts), columns=cols,
+                                        options=opts, lower_is_better=metric in LOWER_IS_BETTER,
+                                        notes=extra + note_lines))
     na = df[df.status == "n/a"]
     if len(na):
         rows = [(text(m), *[text(f"n/a [{notes[str(na[(na.method == m) & (na.learner == c)].error.iloc[0])]}]")
@@ -385,15 +408,18 @@ LAYOUTS = {"lfl-table1": layout_lfl_table1, "lfl-table2": layout_lfl_table2, "lf
            "leaderboard": layout_leaderboard, "ablation": layout_ablation}
 
 
-def sections(df: pd.DataFrame, layout_of: dict[str, str], options: ReportOptions = ReportOptions()) -> list[Section]:
+def sections(df: pd.DataFrame, layout_of: dict[str, str], options: ReportOptions = ReportOptions(),
+             processes: int = 0) -> list[Section]:
     """One Section per (suite, profile) in `df`: budgets never mix in one table. Failed and
-    timed-out trials are left out and counted; n/a cells are shown (leaderboard) with their reason."""
-    from benchmark import figures
-
-    out = []
+    timed-out trials are left out and counted; n/a cells are shown (leaderboard) with their reason.
+    The tables a layout leaves to compute (callables) and the figures are tasks, run in `processes`
+    forked processes (with none, here, one after the other)."""
+    if options.figures:
+        from benchmark import figures
     # the leaderboard first, then the paper's tables, then anything else; ablations last
     rank = lambda key: (SECTION_ORDER.index(layout_of.get(key[0], "")) if layout_of.get(key[0], "") in SECTION_ORDER
                         else SECTION_ORDER.index(""), key)
+    plans = []
     for (suite, profile), part in sorted(df.groupby(["suite", "profile"], sort=True), key=lambda g: rank(g[0])):
         layout = layout_of.get(suite, "")
         failed = int(part.status.isin(["failed", "timeout"]).sum())
@@ -401,14 +427,21 @@ def sections(df: pd.DataFrame, layout_of: dict[str, str], options: ReportOptions
         title = f"{suite}" + (f" (profile {profile})" if several else "")
         note = f"{failed} failed or timed-out trial(s) left out." if failed else ""
         shown = part[part.status.isin(["ok", "n/a"])] if layout == "leaderboard" else part[part.status == "ok"]
-        if shown.empty or not (shown.status == "ok").any():
-            out.append(Section(suite, profile, title, (), note=(note + " No finished trials.").strip()))
-            continue
-        tables = tuple(LAYOUTS.get(layout, layout_generic)(shown, options))
-        figs = tuple(figures.for_layout(layout, shown[shown.status == "ok"], options, f"{suite}-{profile}")) \
-            if options.figures else ()
-        out.append(Section(suite, profile, title, tables, figs, note=note))
-    return out
+        finished = bool((shown.status == "ok").any())
+        jobs = (figures.jobs_for_layout(layout, shown[shown.status == "ok"], options, f"{suite}-{profile}")
+                if options.figures and finished else [])
+        tables = LAYOUTS.get(layout, layout_generic)(shown, options) if finished else []
+        plans.append((suite, profile, title, note, finished, tables, jobs))
+    # tasks: the tables still to compute, then the figures to draw
+    tasks = [t for *_, tables, _ in plans for t in tables if callable(t)] + [job.run for *_, jobs in plans for job in jobs]
+    results = iter(forked.start(tasks, processes)())
+    out = []
+    for suite, profile, title, note, finished, tables, jobs in plans:
+        computed = tuple(next(results) if callable(t) else t for t in tables)
+        out.append(Section(suite, profile, title, computed, note=note) if finished else
+                   Section(suite, profile, title, (), note=(note + " No finished trials.").strip()))
+    return [dataclasses.replace(section, figures=tuple(figure for _ in jobs if (figure := next(results)) is not None))
+            for section, (*_, jobs) in zip(out, plans)]
 
 
 def summary(df: pd.DataFrame) -> str:

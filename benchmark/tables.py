@@ -11,8 +11,10 @@ from __future__ import annotations
 import csv
 import io
 import math
+import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 
@@ -95,11 +97,21 @@ class Table:
 
 @dataclass(frozen=True)
 class Figure:
-    """A rendered matplotlib figure with the name its files get (name.png, name.pdf)."""
+    """A drawn figure: its PNG and PDF, and the name their files get (name.png, name.pdf)."""
 
     name: str
     caption: str
-    figure: Any  # matplotlib.figure.Figure
+    png: bytes = field(repr=False)
+    pdf: bytes = field(repr=False)
+
+    def write(self, directory: str | os.PathLike) -> list[Path]:
+        """Writes name.png and name.pdf into `directory`; returns their paths."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        png, pdf = directory / f"{self.name}.png", directory / f"{self.name}.pdf"
+        png.write_bytes(self.png)
+        pdf.write_bytes(self.pdf)
+        return [png, pdf]
 
 
 @dataclass(frozen=True)

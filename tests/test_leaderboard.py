@@ -17,8 +17,9 @@ import pytest
 matplotlib.use("Agg")
 from matplotlib.figure import Figure as MplFigure  # noqa: E402
 
+from benchmark import figures  # noqa: E402
 from benchmark.leaderboard import page, png_data_uri, pretty_config  # noqa: E402
-from benchmark.tables import Cell, Figure, Section, Table, text  # noqa: E402
+from benchmark.tables import Cell, Section, Table, text  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -111,7 +112,7 @@ def small_figure() -> MplFigure:
 @pytest.fixture(scope="module")
 def sections() -> list[Section]:
     grid = Section("gridworld", "full", "Gridworld & co", (scores_table(), plain_table()),
-                   figures=(Figure("curve", "A <curve>", small_figure()),), note="note <here>")
+                   figures=(figures.rendered("curve", "A <curve>", small_figure()),), note="note <here>")
     return [grid, Section("mujoco", "quick", "MuJoCo", (plain_table(),)),
             Section("gridworld", "quick", "Gridworld quick", (plain_table(),))]
 
@@ -152,7 +153,7 @@ def test_figure_is_an_embedded_png(dom):
 
 
 def test_png_data_uri_round_trips():
-    uri = png_data_uri(Figure("curve", "A curve", small_figure()))
+    uri = png_data_uri(figures.rendered("curve", "A curve", small_figure()))
     assert base64.b64decode(uri.split(",", 1)[1]).startswith(PNG_SIGNATURE)
 
 

@@ -99,7 +99,7 @@ def test_latex_report_compiles_with_pdflatex(tmp_path):
 def test_leaderboard_cells_aggregate_and_best_marks_follow_the_records(tmp_path):
     df = frame(leaderboard_records(6, methods=("lfl", "maxent", "gail")), tmp_path)
     ok = df[df.status == "ok"]
-    table = layout_leaderboard(df, FAST)[0]
+    table = layout_leaderboard(df, FAST)[0]()  # a table to compute
     assert table.columns[0] == "method" and table.columns[-1] == "aggregate"
     values = ok.assign(value=values_of(ok, "normalized", "protocol"))
     for row in table.rows:
@@ -121,7 +121,7 @@ def test_leaderboard_cells_aggregate_and_best_marks_follow_the_records(tmp_path)
 def test_iqm_cells_carry_bootstrap_intervals_and_lower_is_better_metrics_mark_the_minimum(tmp_path):
     df = frame(leaderboard_records(8, methods=("lfl", "gail")), tmp_path)
     options = ReportOptions(metric="regret", aggregate="iqm", bootstrap_reps=200, figures=False)
-    table = layout_leaderboard(df, options)[0]
+    table = layout_leaderboard(df, options)[0]()
     for j in range(1, len(table.columns)):
         cells = [row[j] for row in table.rows]
         assert all(c.lower <= c.point <= c.upper for c in cells)
@@ -170,7 +170,7 @@ def test_every_figure_type_is_drawn_for_a_leaderboard(tmp_path):
     kinds = [f.name.removeprefix("gridworld-quick-") for f in drawn]
     assert kinds == ["score-intervals", "improvement", "profiles", "learning-curves", "rewards"]
     for figure in drawn:
-        png, pdf = figures.save(figure, tmp_path / "figures")
+        png, pdf = figure.write(tmp_path / "figures")
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and pdf.read_bytes()[:4] == b"%PDF"
 
 
@@ -236,3 +236,23 @@ def test_ablation_rows_are_swept_values_and_win_counts_belong_to_their_learner(t
             learner, wins = part.split(" ")
             trials = df[(df.learner == learner) & df.config.str.contains(f'"k": {k}')]
             assert wins == f"{int((trials.score > trials.learner_last_score).sum())}/{len(trials)}"
+
+
+def test_tables_and_figures_computed_in_forked_processes_equal_those_computed_here(tmp_path):
+    records = leaderboard_records(4, methods=("lfl", "maxent", "gail"))
+    records += [synthetic_record(suite="lfl-table2", method="lfl", learner="spi", seed=s,
+                                 rng=np.random.default_rng(s), quality=1.1) for s in range(3)]
+    df = frame(records, tmp_path, artifacts=True)
+    layouts = {"gridworld": "leaderboard", "lfl-table2": "lfl-table2"}
+    options = ReportOptions(bootstrap_reps=100, aggregate="iqm")
+    here, forked = sections(df, layouts, options), sections(df, layouts, options, processes=2)
+    assert [s.tables for s in here] == [s.tables for s in forked]
+    assert [(f.name, f.png, f.pdf) for s in here for f in s.figures] == \
+        [(f.name, f.png, f.pdf) for s in forked for f in s.figures]
+    assert sum(len(s.figures) for s in here) == 7
+    # the leaderboard's aggregate column and the score-interval figure's aggregate panel draw the
+    # same resamples: both are aggregate_intervals of the same run matrices
+    from benchmark.report import aggregate_intervals
+
+    scores = {"a": np.arange(12.0).reshape(6, 2)}
+    assert aggregate_intervals(scores, options) == aggregate_intervals(scores, options)

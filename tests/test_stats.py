@@ -208,3 +208,41 @@ def test_the_fast_profile_band_equals_the_direct_bootstrap():
                                            rng=np.random.default_rng(5))
     for a, b in ((fast.point, direct.point), (fast.lower, direct.lower), (fast.upper, direct.upper)):
         np.testing.assert_array_equal(a, b)
+
+
+def test_numpy_iqm_and_ranks_equal_scipys():
+    rng = np.random.default_rng(11)
+    for shape in [(5, 3), (4, 7, 2), (1, 1), (3, 1, 4, 2)]:
+        ties = rng.integers(0, 3, size=shape).astype(float)
+        np.testing.assert_array_equal(stats.average_ranks(ties), scipy.stats.rankdata(ties, axis=-2))
+        a = rng.normal(size=shape)
+        if a.ndim >= 2:
+            expected = scipy.stats.trim_mean(a.reshape(*a.shape[:-2], -1), 0.25, axis=-1)
+            np.testing.assert_allclose(iqm(a), expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("statistic", [mean, iqm])
+def test_counts_give_the_intervals_of_the_resamples_they_count(statistic):
+    # mean and IQM are computed from how often each run is drawn; the same draws, resampled and
+    # handed to the statistic (a lambda is not recognised, so it takes that path), agree.
+    rng = np.random.default_rng(12)
+    scores = {"a": rng.normal(size=(9, 3)).round(1), "b": rng.normal(size=(9, 3)), "c": rng.normal(size=(5, 2))}
+    by_counts = interval_estimates(scores, statistic, reps=300, rng=np.random.default_rng(13))
+    by_resamples = interval_estimates(scores, lambda s: statistic(s), reps=300, rng=np.random.default_rng(13))
+    for name in scores:
+        for got, expected in zip(vars(by_counts[name]).values(), vars(by_resamples[name]).values()):
+            assert got == pytest.approx(expected, rel=1e-12, abs=1e-12)
+
+
+def test_methods_of_one_shape_share_draws_and_blocks_do_not_change_them(monkeypatch):
+    rng = np.random.default_rng(14)
+    x = rng.normal(size=(20, 4))
+    both = interval_estimates({"a": x, "twin": x.copy(), "other": rng.normal(size=(7, 4))}, iqm, reps=400,
+                              rng=np.random.default_rng(15))
+    assert both["a"] == both["twin"]
+    alone = stratified_bootstrap_ci(x, iqm, reps=400, rng=np.random.default_rng(15))
+    assert alone == both["a"]  # the first shape draws first, as it would alone
+    monkeypatch.setattr(stats, "BLOCK_ELEMENTS", 7 * 20 * 4)  # 7 resamples per block instead of all 400
+    blocked = stratified_bootstrap_ci(x, iqm, reps=400, rng=np.random.default_rng(15))
+    assert (blocked.point, blocked.lower, blocked.upper) == pytest.approx((alone.point, alone.lower, alone.upper),
+                                                                          rel=1e-12)

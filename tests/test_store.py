@@ -1,0 +1,62 @@
+"""Reading the results store: the frame the report uses, read in parallel parts, equals the one
+read whole; lines are cut at their artifacts and config correctly, or parsed whole when a value
+looks like the cut; artifacts parse back to what was written."""
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from benchmark.store import ResultsStore, artifact_matrix, artifact_values, split_record
+from benchmark.synthetic import leaderboard_records
+
+
+def test_a_frame_read_in_parts_equals_the_frame_read_whole(tmp_path):
+    store = ResultsStore(tmp_path)
+    records = leaderboard_records(5, methods=("lfl", "gail", "airl"))
+    store.append(records)
+    # a later record of a trial from the first half supersedes it at its first position
+    rerun = {**records[3], "metrics": {**records[3]["metrics"], "score": 123.0}}
+    store.append([rerun])
+    with open(store.path, "ab") as handle:
+        handle.write(b'{"artifacts": {"reward": [[1.0]]}, "config": {"seed"')  # a killed writer's partial line
+    whole = store.frame(artifacts=True)
+    for workers in (2, 3, 7):
+        pd.testing.assert_frame_equal(store.frame(artifacts=True, workers=workers), whole)
+    assert len(whole) == len(records) and whole.trial_id.tolist() == [r["trial_id"] for r in records]
+    assert whole.score.iloc[3] == 123.0
+    assert whole.config.iloc[0] == json.dumps(records[0]["config"], sort_keys=True)
+    assert json.loads(whole.artifacts.iloc[0]) == records[0]["artifacts"]
+
+
+def test_lines_whose_values_look_like_the_cut_are_read_whole(tmp_path):
+    store = ResultsStore(tmp_path)
+    tricky = {"trial_id": "t", "status": "ok", "metrics": {"score": 1.0, "normalized_score": float("nan")},
+              # a nested "created_at" key and a string that looks like the cut
+              "config": {"a": {"x": 1}, "created_at": 5, "note": '}, "created_at": '},
+              "artifacts": {"curve": [1.0, 2.0], "reward": [[0.5, -1.0], [2.0, 3.0]]},
+              "created_at": "now"}
+    store.append([tricky, {"trial_id": "plain", "status": "ok", "metrics": {"score": 2.0}}])
+    line = store.path.read_bytes().splitlines(keepends=True)[0]
+    record, raw = split_record(line)
+    assert json.loads(raw["config"]) == tricky["config"] and json.loads(raw["artifacts"]) == tricky["artifacts"]
+    assert record["metrics"]["score"] == 1.0 and np.isnan(record["metrics"]["normalized_score"])
+    frame = store.frame(artifacts=True)
+    assert json.loads(frame.config.iloc[0]) == tricky["config"] and frame.config.iloc[1] == "{}"
+    assert frame.artifacts.iloc[1] is None
+    assert [r.get("config") for r in store.records(artifacts=False)] == [tricky["config"], None]
+
+
+def test_artifacts_parse_back_to_what_was_written(tmp_path):
+    rng = np.random.default_rng(0)
+    written = [{"learner_curve": rng.normal(size=k).tolist(), "reward": rng.normal(size=(3, 2)).tolist()}
+               for k in (4, 2, 5)]
+    texts = [json.dumps(a, sort_keys=True).encode() for a in written] + [None, b'{"reward": [[1.0]]}']
+    assert artifact_values(texts, "reward") == [a["reward"] for a in written] + [None, [[1.0]]]
+    assert artifact_values(texts, "learner_curve") == [a["learner_curve"] for a in written] + [None, None]
+    matrix = artifact_matrix(texts, "learner_curve")
+    assert matrix.shape == (5, 5)
+    for row, artifact in zip(matrix, written):
+        k = len(artifact["learner_curve"])
+        assert row[:k].tolist() == artifact["learner_curve"] and np.isnan(row[k:]).all()
+    assert np.isnan(matrix[3:]).all()
