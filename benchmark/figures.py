@@ -258,7 +258,8 @@ def state_grid(reward: np.ndarray, grid_shape: tuple[int, int]) -> np.ndarray:
 
 def reward_heatmaps(panels: list[tuple[str, np.ndarray]], grid_shape: tuple[int, int]) -> MplFigure:
     """The true and recovered rewards on the grid, one panel each, each on its own colour scale
-    (recovered rewards are defined up to shaping and scale)."""
+    (recovered rewards are defined up to shaping and scale) with the values written in the cells,
+    so no colour bars (each would be an axes of its own to lay out and draw)."""
     cols = min(len(panels), 5)
     rows = -(-len(panels) // cols)
     fig, axes = styled(3.0 * cols, 2.7 * rows, rows, cols)
@@ -266,7 +267,7 @@ def reward_heatmaps(panels: list[tuple[str, np.ndarray]], grid_shape: tuple[int,
     width, height = grid_shape
     for ax, (title, reward) in zip(axes.ravel(), panels):
         sns.heatmap(state_grid(reward, grid_shape), ax=ax, cmap="viridis", annot=True, fmt=".2g",
-                    annot_kws={"fontsize": 6}, square=True, cbar=True, xticklabels=range(width),
+                    annot_kws={"fontsize": 6}, square=True, cbar=False, xticklabels=range(width),
                     yticklabels=list(range(height))[::-1])
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("x")
@@ -355,7 +356,8 @@ def jobs_for_layout(layout: str, df: pd.DataFrame, options, prefix: str) -> list
             by, what = "method", f"each method's recovered reward from the {learners[0]} learner"
             rewards = df[df.learner == learners[0]]
         jobs.append(FigureJob(name("rewards"), f"True reward and {what}; per-state reward (mean over actions), "
-                              "each panel on its own colour scale.", lambda: reward_figure(rewards, by)))
+                              "each panel on its own colour scale, its values written in the cells.",
+                              lambda: reward_figure(rewards, by)))
     return jobs
 
 
