@@ -432,16 +432,21 @@ def sections(df: pd.DataFrame, layout_of: dict[str, str], options: ReportOptions
                 if options.figures and finished else [])
         tables = LAYOUTS.get(layout, layout_generic)(shown, options) if finished else []
         plans.append((suite, profile, title, note, finished, tables, jobs))
-    # tasks: the tables still to compute, then the figures to draw
-    tasks = [t for *_, tables, _ in plans for t in tables if callable(t)] + [job.run for *_, jobs in plans for job in jobs]
-    results = iter(forked.start(tasks, processes)())
+    # tasks: the figures to draw and the tables still to compute, the longer first so that the
+    # shorter fill in at the end: IQM tables (a bootstrap per cell) before the figures, others after
+    figure_tasks = [job.run for *_, jobs in plans for job in jobs]
+    table_tasks = [t for *_, tables, _ in plans for t in tables if callable(t)]
+    iqm_first = options.aggregate == "iqm"
+    results = forked.start(table_tasks + figure_tasks if iqm_first else figure_tasks + table_tasks, processes)()
+    computed = iter(results if iqm_first else results[len(figure_tasks):])
+    drawn = iter(results[len(table_tasks):] if iqm_first else results)
     out = []
     for suite, profile, title, note, finished, tables, jobs in plans:
-        computed = tuple(next(results) if callable(t) else t for t in tables)
-        out.append(Section(suite, profile, title, computed, note=note) if finished else
+        section_tables = tuple(next(computed) if callable(t) else t for t in tables)
+        section_figures = tuple(figure for _ in jobs if (figure := next(drawn)) is not None)
+        out.append(Section(suite, profile, title, section_tables, section_figures, note=note) if finished else
                    Section(suite, profile, title, (), note=(note + " No finished trials.").strip()))
-    return [dataclasses.replace(section, figures=tuple(figure for _ in jobs if (figure := next(results)) is not None))
-            for section, (*_, jobs) in zip(out, plans)]
+    return out
 
 
 def summary(df: pd.DataFrame) -> str:
