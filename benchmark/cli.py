@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from benchmark import report as reports
-from benchmark.store import ResultsStore
+from benchmark.store import IDENTITY, ResultsStore
 from benchmark.suite_files import PROFILES, ConfigError, suite_layout, suite_names
 
 BACKEND_NAMES = ("ray", "serial")  # benchmark.backends.BACKENDS, named here so `report` never imports Ray
@@ -201,8 +201,7 @@ def wants_figures(args: argparse.Namespace) -> bool:
     return not args.no_figures and (args.out is not None or args.format.split(",")[0].strip() == "html")
 
 
-NOT_METRICS = {"trial_id", "suite", "label", "task", "learner", "method", "seed", "profile", "status", "error",
-               "config", "artifacts"}
+NOT_METRICS = {*IDENTITY, "config", "artifacts"}
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -225,7 +224,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         return 0
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    reports_written = [write_atomically(out / FORMATS[name], render[name]()).name for name in formats]
+    reports_written = [tables.write_atomically(out / FORMATS[name], render[name]()).name for name in formats]
     figure_files_written = [path for section in sections if options.figures for figure in section.figures
                             for path in figure.write(out / "figures")]
     print(f"wrote {len(reports_written) + len(figure_files_written)} file(s) to {out}/: "
@@ -233,14 +232,6 @@ def cmd_report(args: argparse.Namespace) -> int:
           + (f" and {len(figure_files_written)} figure file(s) in figures/" if figure_files_written else ""),
           file=sys.stderr)
     return 0
-
-
-def write_atomically(path: Path, content: str) -> Path:
-    """A reader never sees a half-written report: write beside it, then rename over it."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(content)
-    temporary.replace(path)
-    return path
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,7 +35,7 @@ from benchmark import stats  # noqa: E402
 from benchmark.normalization import expert_normalized, lfl_normalized  # noqa: E402
 from benchmark.report import (NORMALIZATION_TEXT, NORMALIZED, aggregate_intervals, aggregate_statistic,  # noqa: E402
                               learner_order, run_matrix, values_of)
-from benchmark.store import artifact_matrix, artifact_values  # noqa: E402
+from benchmark.store import artifact_matrix, artifact_values, has_artifact  # noqa: E402
 from benchmark.tables import Figure  # noqa: E402
 
 STYLE = {"style": "whitegrid", "context": "paper"}
@@ -292,7 +292,7 @@ def heatmap_panels(df: pd.DataFrame, by: str) -> tuple[list[tuple[str, np.ndarra
     seed's, on the first observation source in the suite's order."""
     if "artifacts" not in df:
         return None
-    df = df[df.artifacts.map(lambda text: isinstance(text, bytes) and b'"reward": ' in text)]
+    df = df[has_artifact(df.artifacts, "reward")]
     if df.empty:
         return None
     seed = df.seed.min()

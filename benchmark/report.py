@@ -338,11 +338,11 @@ def layout_leaderboard(df: pd.DataFrame, options: ReportOptions) -> list[Table |
     return tables
 
 
-def layout_generic(df: pd.DataFrame, options: ReportOptions) -> list[Table]:
+def layout_generic(df: pd.DataFrame, options: ReportOptions) -> list[Callable[[], Table]]:
     part = df.assign(value=values_of(df, options.metric, options.normalization))
     columns = learner_order(part.learner.unique())
-    return [matrix_table(part, name="generic", title=metric_title(options), columns=columns, options=options,
-                         lower_is_better=options.metric in LOWER_IS_BETTER)]
+    return [functools.partial(matrix_table, part, name="generic", title=metric_title(options), columns=columns,
+                              options=options, lower_is_better=options.metric in LOWER_IS_BETTER)]
 
 
 def swept_keys(df: pd.DataFrame) -> pd.DataFrame:

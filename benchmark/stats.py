@@ -253,6 +253,16 @@ def _runs_by_tasks(score_dict: Mapping[str, Array]) -> dict[str, Array]:
     return checked
 
 
+def _intervals(score_dict: Mapping[str, Array], point: Statistic, estimator: Estimator, *, counts: bool, reps: int,
+               confidence: float, rng: np.random.Generator) -> dict[str, Interval]:
+    """point(scores) of each (runs, tasks) array with the percentile interval of its bootstrap
+    estimates (_bootstrap_estimates with `estimator`)."""
+    checked = _runs_by_tasks(score_dict)
+    _check_bootstrap(reps, confidence, rng)
+    estimates = _bootstrap_estimates(checked, estimator, reps, rng, counts=counts)
+    return {name: _percentile_interval(point(a), estimates[name], confidence) for name, a in checked.items()}
+
+
 def interval_estimates(score_dict: Mapping[str, Array], statistic: Statistic, *, reps: int = 2000,
                        confidence: float = 0.95, rng: np.random.Generator) -> dict[str, Interval]:
     """`statistic` of each method's (runs, tasks) scores with its percentile stratified-bootstrap
@@ -262,15 +272,11 @@ def interval_estimates(score_dict: Mapping[str, Array], statistic: Statistic, *,
     does; mean and IQM are computed from how often each run is drawn instead (OF_COUNTS), the same
     values without building the resamples. Methods with the same number of runs and tasks share
     their resampling draws (see _bootstrap_estimates). Deterministic for a given state of `rng`."""
-    checked = _runs_by_tasks(score_dict)
-    _check_bootstrap(reps, confidence, rng)
     of_counts = OF_COUNTS.get(statistic)
     if of_counts is not None:
-        estimates = _bootstrap_estimates(checked, of_counts, reps, rng, counts=True)
-    else:
-        estimates = _bootstrap_estimates(checked, lambda scores: lambda draws: statistic(_gather(scores, draws)),
-                                         reps, rng, counts=False)
-    return {name: _percentile_interval(statistic(a), estimates[name], confidence) for name, a in checked.items()}
+        return _intervals(score_dict, statistic, of_counts, counts=True, reps=reps, confidence=confidence, rng=rng)
+    return _intervals(score_dict, statistic, lambda scores: lambda draws: statistic(_gather(scores, draws)),
+                      counts=False, reps=reps, confidence=confidence, rng=rng)
 
 
 def stratified_bootstrap_ci(scores: Array, statistic: Statistic, *, reps: int = 2000, confidence: float = 0.95,
@@ -279,11 +285,8 @@ def stratified_bootstrap_ci(scores: Array, statistic: Statistic, *, reps: int = 
     each resample (runs, tasks) on its own, from the same draws."""
     if batched:
         return interval_estimates({"": scores}, statistic, reps=reps, confidence=confidence, rng=rng)[""]
-    a = _runs_by_tasks({"": scores})[""]
-    _check_bootstrap(reps, confidence, rng)
     one_by_one = lambda scores: lambda draws: np.stack([np.asarray(statistic(r)) for r in _gather(scores, draws)])
-    estimates = _bootstrap_estimates({"": a}, one_by_one, reps, rng, counts=False)[""]
-    return _percentile_interval(statistic(a), estimates, confidence)
+    return _intervals({"": scores}, statistic, one_by_one, counts=False, reps=reps, confidence=confidence, rng=rng)[""]
 
 
 def probability_of_improvement_ci(x: Array, y: Array, *, reps: int = 2000, confidence: float = 0.95,
@@ -308,8 +311,6 @@ def performance_profile_intervals(score_dict: Mapping[str, Array], taus: Array, 
     t = _taus(taus)
     if np.any(np.diff(t) < 0):
         raise ValueError("taus must be sorted")
-    checked = _runs_by_tasks(score_dict)
-    _check_bootstrap(reps, confidence, rng)
     k = len(t)
 
     def profile_of_counts(scores: Array) -> Callable[[Array], Array]:
@@ -325,9 +326,8 @@ def performance_profile_intervals(score_dict: Mapping[str, Array], taus: Array, 
 
         return estimates
 
-    estimates = _bootstrap_estimates(checked, profile_of_counts, reps, rng, counts=True)
-    return {name: _percentile_interval(performance_profile(a, t), estimates[name], confidence)
-            for name, a in checked.items()}
+    return _intervals(score_dict, lambda scores: performance_profile(scores, t), profile_of_counts, counts=True,
+                      reps=reps, confidence=confidence, rng=rng)
 
 
 def performance_profile_ci(scores: Array, taus: Array, *, reps: int = 2000, confidence: float = 0.95,

@@ -216,6 +216,12 @@ def _artifact_text(text: bytes | None, marker: bytes) -> tuple[int, int] | None:
     return start, text.index(b"]", start) + 1 if flat else -1
 
 
+def has_artifact(texts: Iterable[bytes | None], key: str) -> list[bool]:
+    """Whether each artifacts JSON holds `key`, without parsing it."""
+    marker = b'"%s": ' % key.encode()
+    return [_artifact_text(text, marker) is not None for text in texts]
+
+
 def artifact_values(texts: Iterable[bytes | None], key: str) -> list[Any]:
     """The `key` entry of each artifacts JSON (None where absent), parsing only that entry; flat
     lists are parsed all together, in one call."""

@@ -108,10 +108,19 @@ class Figure:
         """Writes name.png and name.pdf into `directory`; returns their paths."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        png, pdf = directory / f"{self.name}.png", directory / f"{self.name}.pdf"
-        png.write_bytes(self.png)
-        pdf.write_bytes(self.pdf)
-        return [png, pdf]
+        return [write_atomically(directory / f"{self.name}.png", self.png),
+                write_atomically(directory / f"{self.name}.pdf", self.pdf)]
+
+
+def write_atomically(path: Path, content: str | bytes) -> Path:
+    """A reader never sees a half-written file: write beside it, then rename over it."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    if isinstance(content, bytes):
+        temporary.write_bytes(content)
+    else:
+        temporary.write_text(content)
+    temporary.replace(path)
+    return path
 
 
 @dataclass(frozen=True)
