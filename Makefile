@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench report screenshot clean
+.PHONY: demo test bench faults report screenshot clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ bench: $(STAMP)
 	$(BIN)/python bench/table2_speed.py
 	$(BIN)/python bench/gridworld_cost.py quick
 	$(BIN)/python bench/report_speed.py
+
+# every fault of the store, the cache and the run loop on fresh stores, one line each (root for the tmpfs cases)
+faults: $(STAMP)
+	$(BIN)/python bench/faults.py
 
 # reports/ from the committed records: tables (md, tex, csv), figures (PNG, PDF) and the HTML page
 report: $(STAMP)

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
+import threading
 from pathlib import Path
 from typing import Any, Callable
 
+from benchmark import reaper
 from benchmark.config import ConfigError
 from benchmark.pipeline import empty_record, now, run_trial_limited, versions
 from envs.datasets import default_cache_dir
@@ -67,22 +70,33 @@ def run_serial(configs: list[dict[str, Any]], on_record: OnRecord, *, cache_dir:
 
 def run_ray(configs: list[dict[str, Any]], on_record: OnRecord, *, cache_dir: Path | None = None,
             address: str | None = None, time_limit_s: float | None = None, on_start: OnStart | None = None) -> None:
+    """Raises KeyboardInterrupt when interrupted, and what `on_record` raised (a StoreError) when it
+    fails; either way the trials still running are stopped first."""
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # no experiment banner: the CLI has its own progress bar
+    # Ctrl-C raises KeyboardInterrupt in fit(): Tune's own handler would end the sweep as if it had
+    # finished and suggest Tuner.restore, whose files this suite never reads
+    os.environ["TUNE_DISABLE_SIGINT_HANDLER"] = "1"
     import ray
     from ray import tune
+    from ray.tune.error import TuneError
     from ray.tune.execution.placement_groups import PlacementGroupFactory
 
     # Absolute paths only: Tune runs trials in their own working directories, on other nodes too.
     cache = str((cache_dir or default_cache_dir()).resolve())
     check_reachable(address)
+    sigterm = signal.getsignal(signal.SIGTERM)
     try:
         ray.init(address=address, ignore_reinit_error=True, include_dashboard=False, log_to_driver=False,
                  configure_logging=False)
+        if sigterm is not None and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, sigterm)  # ray.init's own handler would exit at once (code 15)
     except ConnectionError as error:
         raise ConfigError(f"cannot reach the Ray cluster at {address!r} ({error}). A cluster started with "
                           "`ray start` on Ray >= 2.59 uses token authentication: set RAY_AUTH_MODE=token on the "
                           "driver as on every node (the token is read from ~/.ray/auth_token or RAY_AUTH_TOKEN)"
                           ) from None
+    if not address or address == "local":  # a Ray started here: its agents would outlive a driver killed with -9
+        reaper.start_for_this_process()
 
     def trainable(params: dict[str, Any]) -> None:
         config = params["config"]
@@ -96,21 +110,31 @@ def run_ray(configs: list[dict[str, Any]], on_record: OnRecord, *, cache_dir: Pa
         return PlacementGroupFactory([{"CPU": need["cpu"], "GPU": need["gpu"]}])
 
     class StoreRecords(tune.Callback):
+        error: Exception | None = None  # what on_record raised: Tune stops, and it is raised again below
+
         def on_trial_start(self, iteration, trials, trial, **info):
             if on_start:
                 on_start(trial.config["config"])
 
         def on_trial_result(self, iteration, trials, trial, result, **info):
-            on_record(json.loads(result["record"]))
+            self.store(json.loads(result["record"]))
 
         def on_trial_error(self, iteration, trials, trial, **info):
             # run_trial turns every exception into a record; this is a worker that died under it
             record = empty_record(trial.config["config"])
             record.update(status="failed", error=f"RayTrialError: the trial's worker died ({trial.error_file})",
                           created_at=now(), versions=versions())
-            on_record(record)
+            self.store(record)
+
+        def store(self, record: dict[str, Any]) -> None:
+            try:
+                on_record(record)
+            except Exception as error:
+                self.error = error
+                raise
 
     storage = Path(os.environ.get("IRLBENCH_RAY_STORAGE", Path(cache).parent / "ray")).resolve()
+    records = StoreRecords()
     tuner = tune.Tuner(
         tune.with_resources(trainable, resources),
         # On a cluster every node caches datasets under its own $IRLBENCH_CACHE (or ~/.cache/irlbench):
@@ -120,10 +144,30 @@ def run_ray(configs: list[dict[str, Any]], on_record: OnRecord, *, cache_dir: Pa
         # One worker process per CPU serves trial after trial: without reuse every trial pays a
         # fresh actor plus torch/SB3 imports (~3 s, more than most tabular trials take).
         tune_config=tune.TuneConfig(reuse_actors=True),
-        run_config=tune.RunConfig(storage_path=str(storage), callbacks=[StoreRecords()], verbose=0,
+        run_config=tune.RunConfig(storage_path=str(storage), callbacks=[records], verbose=0,
                                   failure_config=tune.FailureConfig(max_failures=0)),
     )
-    tuner.fit()
+    try:
+        tuner.fit()
+    except BaseException as error:
+        stop_trials(ray)
+        if records.error is not None and isinstance(error, TuneError):
+            raise records.error from None
+        raise
+
+
+def stop_trials(ray) -> None:
+    """Stops the running trials (ray.shutdown ends a local Ray and this driver's workers on a
+    cluster), with a second Ctrl-C or a SIGTERM held back meanwhile."""
+    if threading.current_thread() is not threading.main_thread():
+        ray.shutdown()
+        return
+    previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        ray.shutdown()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 RUNNERS = {"ray": run_ray, "serial": run_serial}

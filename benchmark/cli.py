@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import os
+import shlex
+import signal
 import sys
+import threading
+import warnings
 from pathlib import Path
 
 import pandas as pd
 
 from benchmark import report as reports
-from benchmark.store import IDENTITY, ResultsStore
+from benchmark.store import IDENTITY, ResultsStore, StoreError, StoreWarning
 from benchmark.suite_files import PROFILES, ConfigError, suite_layout, suite_names
 
+# Exit codes: 0 done; 1 some trials failed or timed out (their records say why); 2 bad input (nothing
+# was run or written); 3 the store could not be written mid-run; 128 + signal number when
+# interrupted (130 for Ctrl-C, 143 for SIGTERM).
+EXIT_TRIALS_FAILED, EXIT_BAD_INPUT, EXIT_STORE = 1, 2, 3
 BACKEND_NAMES = ("ray", "serial")  # benchmark.backends.BACKENDS, named here so `report` never imports Ray
 
 EXPORT_COLUMNS = ["suite", "label", "task", "learner", "method", "seed", "profile", "status", "score",
@@ -99,17 +108,35 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.time_limit is not None and args.time_limit <= 0:
         raise ConfigError(f"--time-limit must be positive, got {args.time_limit:g}")
     configs = expand(suite, seeds=suite.seeds if args.seeds is None else args.seeds, profile=args.profile, overrides=overrides)
+    ids = [trial_id(c) for c in configs]
     store = ResultsStore(args.store)
-    done = store.finished_ids()
-    todo = [c for c in configs if trial_id(c) not in done]
-    print(f"{suite.name}: {len(configs)} trial(s), {len(configs) - len(todo)} already finished, "
-          f"{len(todo)} to run ({args.backend})", file=sys.stderr)
-    if todo:
-        progress = Progress(len(todo), store, disabled=args.no_progress)
-        RUNNERS[args.backend](todo, progress.on_record, address=args.address, time_limit_s=args.time_limit,
-                              on_start=progress.on_start)
+    with contextlib.ExitStack() as held:
+        try:  # the store is checked, and held for this run, before any trial runs
+            held.enter_context(store.exclusive(shlex.join(["irlbench", *args.argv])))
+        except StoreError as error:
+            raise ConfigError(str(error)) from None
+        done = store.finished_ids()
+        todo = [config for config, i in zip(configs, ids) if i not in done]
+        print(f"{suite.name}: {len(configs)} trial(s), {len(configs) - len(todo)} already finished, "
+              f"{len(todo)} to run ({args.backend})", file=sys.stderr)
+        progress = Progress(len(todo), store, disabled=args.no_progress or not todo)
+        try:
+            with stopped_by_signals():
+                if todo:
+                    RUNNERS[args.backend](todo, progress.on_record, address=args.address,
+                                          time_limit_s=args.time_limit, on_start=progress.on_start)
+        except KeyboardInterrupt as interrupt:
+            progress.close()
+            finished = len(store.finished_ids() & set(ids))
+            print(f"irlbench: interrupted: {finished} of {len(configs)} trial(s) finished; this run wrote "
+                  f"{progress.written} record(s); run the same command again to resume", file=sys.stderr)
+            return 128 + getattr(interrupt, "signum", signal.SIGINT)
+        except StoreError as error:
+            progress.close()
+            print(f"irlbench: error: {error}. The run stopped; {progress.written} record(s) of it are in the store. "
+                  "Run the same command again once the store can be written to run the rest", file=sys.stderr)
+            return EXIT_STORE
         progress.close()
-    ids = {trial_id(c) for c in configs}
     df = store.frame()
     df = df[df.trial_id.isin(ids)]
     print(reports.summary(df))
@@ -118,17 +145,46 @@ def cmd_run(args: argparse.Namespace) -> int:
         counts = unfinished.status.value_counts()
         print(f"{counts.get('failed', 0)} trial(s) failed, {counts.get('timeout', 0)} timed out; "
               "`irlbench export` shows their errors; running the same command again retries them", file=sys.stderr)
-    return 1 if len(unfinished) else 0
+    return EXIT_TRIALS_FAILED if len(unfinished) else 0
+
+
+class Interrupted(KeyboardInterrupt):
+    """A run stopped by a signal other than SIGINT (the exit code is 128 + signum)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def stopped_by_signals():
+    """SIGINT (Ctrl-C) and SIGTERM stop a run the same way: the records so far kept, a resume
+    hint, no traceback. SIGINT is caught even where the shell started the run ignoring it (a
+    background job), as `kill -INT PID` expects."""
+    def stop(signum, frame):
+        raise Interrupted(signum) if signum != signal.SIGINT else KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
+        yield
+        return
+    previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 class Progress:
     """The terminal's view of a running sweep: done / total, running, failed, timeouts and the ETA
-    (tqdm's); every finished record is appended to the store the moment it arrives."""
+    (tqdm's); every finished record is appended to the store the moment it arrives, and warnings
+    that trials carry (diagnostics "warnings") are shown once each."""
 
     def __init__(self, total: int, store: ResultsStore, *, disabled: bool) -> None:
         from tqdm import tqdm
 
-        self.store, self.running, self.failed, self.timeout = store, 0, 0, 0
+        self.store, self.running, self.failed, self.timeout, self.written = store, 0, 0, 0, 0
+        self.warned: set[str] = set()
         self.bar = tqdm(total=total, disable=disabled, unit="trial", file=sys.stderr, dynamic_ncols=True)
         self.show()
 
@@ -140,7 +196,12 @@ class Progress:
         self.show()
 
     def on_record(self, record: dict) -> None:
-        self.store.append([record])
+        self.store.append([record])  # a StoreError stops the run
+        self.written += 1
+        for warning in record.get("diagnostics", {}).get("warnings", []):
+            if warning not in self.warned:
+                self.warned.add(warning)
+                self.bar.write(f"irlbench: warning: {warning}", file=sys.stderr)
         self.running = max(0, self.running - 1)
         self.failed += record["status"] == "failed"
         self.timeout += record["status"] == "timeout"
@@ -152,14 +213,15 @@ class Progress:
 
 
 def _frame(args: argparse.Namespace, artifacts: bool = False) -> pd.DataFrame:
-    if args.suite is not None and args.suite not in suite_names():
-        raise ConfigError(f"unknown suite {args.suite!r} (valid: {', '.join(suite_names())})")
-    if not Path(args.store).is_dir():
+    """The store's records, of --suite only if given: a packaged suite or one whose records it holds."""
+    df = ResultsStore(args.store).frame(artifacts=artifacts, workers=cores()) if Path(args.store).is_dir() else None
+    if args.suite is not None:
+        valid = sorted({*suite_names(), *(df.suite.unique() if df is not None and not df.empty else ())})
+        if args.suite not in valid:
+            raise ConfigError(f"unknown suite {args.suite!r} (valid: {', '.join(valid)})")
+    if df is None:
         raise ConfigError(f"no results store at {args.store!r}")
-    df = ResultsStore(args.store).frame(artifacts=artifacts, workers=cores())
-    if args.suite is not None and not df.empty:
-        df = df[df.suite == args.suite]
-    return df
+    return df[df.suite == args.suite] if args.suite is not None and not df.empty else df
 
 
 def cores() -> int:
@@ -235,18 +297,31 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        args = build_parser().parse_args(argv)
-        if args.command == "list":
-            return cmd_list()
-        if args.command == "run":
-            return cmd_run(args)
-        if args.command == "export":
-            return cmd_export(args)
-        return cmd_report(args)
-    except ConfigError as error:
-        print(f"irlbench: error: {error}", file=sys.stderr)
-        return 2
+    argv = sys.argv[1:] if argv is None else list(argv)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", StoreWarning)  # the store says each thing once itself
+        warnings.showwarning = show_warning
+        try:
+            args = build_parser().parse_args(argv)
+            args.argv = argv
+            if args.command == "list":
+                return cmd_list()
+            if args.command == "run":
+                return cmd_run(args)
+            if args.command == "export":
+                return cmd_export(args)
+            return cmd_report(args)
+        except ConfigError as error:
+            print(f"irlbench: error: {error}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        except KeyboardInterrupt as interrupt:  # outside a run's trials (building configs, reading, reporting)
+            print("irlbench: interrupted", file=sys.stderr)
+            return 128 + getattr(interrupt, "signum", signal.SIGINT)
+
+
+def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings as one line each, like the errors."""
+    print(f"irlbench: warning: {message}", file=sys.stderr if file is None else file)
 
 
 if __name__ == "__main__":

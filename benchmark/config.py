@@ -37,6 +37,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from envs.config_fields import Range, bounded, check_config, check_fields, one_of, rule
 from envs.learners import LEARNERS
 from envs.tasks import TASKS
 from benchmark.suite_files import PROFILES, SUITES_DIR, ConfigError, suite_names  # noqa: F401 (re-exported)
@@ -53,15 +54,12 @@ class ProtocolConfig:
     """
 
     name: ClassVar[str] = "learner_sequence"
-    observation: str = "trajectories"
-    pairs_per_batch: int = 1000
+    observation: str = one_of("trajectories", "trajectories", "policies")
+    pairs_per_batch: int = bounded(1000, ge=1)
     grant_dynamics: bool = False
 
     def __post_init__(self) -> None:
-        if self.observation not in ("trajectories", "policies"):
-            raise ValueError("protocol.observation must be one of trajectories, policies")
-        if self.pairs_per_batch < 1:
-            raise ValueError("protocol.pairs_per_batch must be at least 1")
+        check_config(self, "protocol")
 
 
 SECTIONS: dict[str, dict[str, type]] = {
@@ -92,20 +90,59 @@ class Suite:
         return grid * self.samples
 
 
-def load_suite(name: str) -> Suite:
-    path = SUITES_DIR / f"{name}.toml"
-    if not path.exists():
-        raise ConfigError(f"unknown suite {name!r} (valid: {', '.join(suite_names())})")
-    data = tomllib.loads(path.read_text())
+def load_suite(spec: str) -> Suite:
+    """A packaged suite by name (benchmark/suites/NAME.toml), or a suite file of the user's by path
+    (SPEC holds a '/' or ends in .toml). A user suite's records carry its own name (its `name` key,
+    else the file's stem), which may not be a packaged suite's: a file elsewhere never puts its
+    records into a paper's table."""
+    if is_suite_path(spec):
+        path = Path(spec)
+        if not path.is_file() and path.with_name(path.name + ".toml").is_file():
+            path = path.with_name(path.name + ".toml")  # path/to/suite for path/to/suite.toml
+        if not path.is_file():
+            raise ConfigError(f"no suite file at {spec!r}")
+        data = read_suite_file(path)
+        name = data.get("name", path.stem)
+        if not isinstance(name, str) or not name.strip() or "/" in name:
+            raise ConfigError(f"suite file {spec}: name must be a non-empty string without '/', got {name!r}")
+        if name in suite_names():
+            raise ConfigError(f"suite file {spec} is named {name!r}, like a packaged suite: give it a name of its own "
+                              f"(name = \"...\" in the file); the packaged one runs as `irlbench run {name}`")
+    else:
+        path = SUITES_DIR / f"{spec}.toml"
+        if not path.exists():
+            raise ConfigError(f"unknown suite {spec!r} (valid: {', '.join(suite_names())}, or the path of a suite file)")
+        data, name = read_suite_file(path), spec
+    seeds, defaults, cells, matrix = (data.get("seeds", 1), data.get("defaults", {}), data.get("cells", [{}]),
+                                      data.get("matrix", {}))
+    if not _is_int(seeds) or seeds < 1:
+        raise ConfigError(f"suite {name}: seeds must be an integer of at least 1, got {seeds!r}")
+    if not (isinstance(defaults, dict) and isinstance(cells, list) and all(isinstance(c, dict) for c in cells)
+            and isinstance(matrix, dict) and all(isinstance(v, list) and all(isinstance(p, dict) for p in v)
+                                                 for v in matrix.values())):
+        raise ConfigError(f"suite {name}: expected a [defaults] table, [[cells]] tables and a [matrix] of lists of "
+                          "tables (see benchmark/suites/gridworld.toml)")
     return Suite(
-        name=data.get("name", name),
-        description=data.get("description", ""),
-        seeds=int(data.get("seeds", 1)),
-        layout=data.get("layout", "generic"),
-        defaults=data.get("defaults", {}),
-        cells=tuple(matrix_cells(data.get("matrix", {}), data.get("cells", [{}]))),
+        name=name,
+        description=str(data.get("description", "")),
+        seeds=seeds,
+        layout=str(data.get("layout", "generic")),
+        defaults=defaults,
+        cells=tuple(matrix_cells(matrix, cells)),
         **search_settings(data),
     )
+
+
+def is_suite_path(spec: str) -> bool:
+    """Whether `irlbench run SPEC` names a suite file by path rather than a packaged suite."""
+    return "/" in spec or spec.endswith(".toml")
+
+
+def read_suite_file(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError(f"cannot read the suite file {path}: {error}") from None
 
 
 def matrix_cells(matrix: dict[str, list[dict]], cells: list[dict]) -> list[dict]:
@@ -265,8 +302,13 @@ def parse_override(text: str) -> tuple[str, Any]:
     return key.strip(), value
 
 
-def _coerce(key: str, value: Any, default: Any) -> Any:
-    kind = type(default)
+def _coerce(key: str, value: Any, field: dataclasses.Field) -> Any:
+    """`value` as the type of the field's default (an int is a valid float, a bool is not a number);
+    None where the field's declared range admits it."""
+    declared = rule(field)
+    if value is None and isinstance(declared, Range) and declared.none_ok:
+        return None
+    kind = type(field.default)
     if kind is bool:
         if isinstance(value, bool):
             return value
@@ -287,10 +329,14 @@ def _coerce(key: str, value: Any, default: Any) -> Any:
 def _build(section: str, values: dict[str, Any], profile: str) -> dict[str, Any]:
     registry = SECTIONS[section]
     name = values.get("name", DEFAULT_NAMES.get(section))
+    if name is None:
+        raise ConfigError(f"no {section} named: set {section}.name in the suite or with --set "
+                          f"(valid: {', '.join(sorted(registry))})")
     if name not in registry:
         raise ConfigError(f"unknown {section} {name!r} (valid: {', '.join(sorted(registry))})")
     cls = registry[name]
-    defaults = {f.name: f.default for f in dataclasses.fields(cls)}
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    defaults = {key: f.default for key, f in fields.items()}
     merged: dict[str, Any] = {}
     if section == "method":
         merged.update(METHODS[name].profiles.get(profile, {}))
@@ -299,8 +345,9 @@ def _build(section: str, values: dict[str, Any], profile: str) -> dict[str, Any]
         if key not in defaults:
             raise ConfigError(f"unknown config key {section}.{key} for {section} {name!r} "
                               f"(valid: {', '.join(['name', *defaults])})")
-    typed = {k: _coerce(f"{section}.{k}", v, defaults[k]) for k, v in merged.items()}
+    typed = {k: _coerce(f"{section}.{k}", v, fields[k]) for k, v in merged.items()}
     try:
+        check_fields(cls, {**defaults, **typed}, section)  # every field, the class defaults included
         instance = cls(**typed)
     except ValueError as error:
         raise ConfigError(str(error)) from None
@@ -313,11 +360,22 @@ def resolve(cell: dict[str, Any], *, suite: str, seed: int, profile: str,
     if profile not in PROFILES:
         raise ConfigError(f"unknown profile {profile!r} (valid: {', '.join(PROFILES)})")
     values = {section: dict(cell.get(section, {})) for section in SECTIONS}
-    # A name override first: it selects which config class the other keys are checked against.
-    for key, value in sorted(overrides, key=lambda kv: not kv[0].endswith(".name")):
-        section, field = key.split(".", 1)
+    for key, value in overrides:
+        section = key.split(".", 1)[0]
         if section not in SECTIONS:
             raise ConfigError(f"unknown config section {section!r} in {key!r} (valid: {', '.join(SECTIONS)})")
+    # A --set that names another task, learner or method keeps only the cell's keys that the one it
+    # names has too (lfl-table2's alpha_model goes under --set method.name=maxent; a key shared by
+    # two methods stays); its own --set keys are all checked against that one.
+    names = {key.split(".", 1)[0]: value for key, value in overrides if key.split(".", 1)[1] == "name"}  # the last
+    for section, name in names.items():
+        if not isinstance(name, str):
+            raise ConfigError(f"malformed value for {section}.name: expected a name, got {name!r}")
+        if name != values[section].get("name", DEFAULT_NAMES.get(section)):
+            keys = {f.name for f in dataclasses.fields(SECTIONS[section][name])} if name in SECTIONS[section] else ()
+            values[section] = {k: v for k, v in values[section].items() if k in keys}
+    for key, value in overrides:
+        section, field = key.split(".", 1)
         values[section][field] = value
     resolved = {section: _build(section, values[section], profile) for section in SECTIONS}
     return {"suite": suite, "label": cell.get("label", ""), "seed": seed, "profile": profile, **resolved}
@@ -332,7 +390,8 @@ def deep_merge(base: dict, extra: dict) -> dict:
 
 def expand(suite: Suite, *, seeds: int, profile: str, overrides: list[tuple[str, Any]] = ()) -> list[dict[str, Any]]:
     """Every trial of a suite: cells x search points x seeds, resolved. Raises ConfigError before
-    anything runs."""
+    anything runs. Each cell and point is resolved once; its seeds share the resolved sections (the
+    configs are read, never changed)."""
     if seeds < 1:
         raise ConfigError(f"--seeds must be at least 1, got {seeds}")
     fixed = sorted(key for key, _ in overrides if key in suite.search)
@@ -340,9 +399,18 @@ def expand(suite: Suite, *, seeds: int, profile: str, overrides: list[tuple[str,
         raise ConfigError(f"--set {', '.join(fixed)}: the suite {suite.name!r} sweeps this key; "
                           f"every search point would be the same trial")
     points = search_points(suite.search, samples=suite.samples, seed=suite.search_seed)
-    return [resolve(with_point(deep_merge(suite.defaults, cell), point), suite=suite.name, seed=seed,
-                    profile=profile, overrides=overrides)
-            for cell in suite.cells for point in points for seed in range(seeds)]
+    bases = [resolve(with_point(deep_merge(suite.defaults, cell), point), suite=suite.name, seed=0, profile=profile,
+                     overrides=overrides)
+             for cell in suite.cells for point in points]
+    for key in suite.search:
+        section, name = key.split(".", 1)
+        if any(name not in base[section] for base in bases):
+            raise ConfigError(f"the suite {suite.name!r} sweeps {key}, which the {section} named by --set has not")
+    # cells an override made identical run once (--set method.name=lfl on the gridworld board: LfL on each learner)
+    unique: dict[str, dict[str, Any]] = {}
+    for base in bases:
+        unique.setdefault(trial_id(base), base)
+    return [{**base, "seed": seed} for base in unique.values() for seed in range(seeds)]
 
 
 def trial_id(config: dict[str, Any]) -> str:

@@ -10,9 +10,13 @@ import datetime as dt
 import functools
 import math
 import platform
+import signal
 import subprocess
 import time
 import traceback
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -22,7 +26,7 @@ import numpy as np
 from benchmark.config import SECTIONS, ProtocolConfig, trial_id
 from benchmark.normalization import expert_normalized, lfl_normalized
 from benchmark.reward_distance import epic_distance
-from envs.datasets import ObservationDataset, ReferenceScores, load_or_generate
+from envs.datasets import CacheWarning, ObservationDataset, ReferenceScores, load_or_generate
 from envs.learners import run_learner
 from envs.tabular import soft_optimal_policy, soft_policy_improvement, soft_score, uniform_policy
 from envs.tasks import TabularTask, build_task
@@ -160,9 +164,23 @@ def run_trial(config: dict[str, Any], *, cache_dir: Path | None = None) -> dict[
     record = empty_record(config)
     timings = record["timings"]
     start = time.perf_counter()
+    notes: list[str] = []
+    _run_trial(config, record, cache_dir, start, notes)
+    if notes:  # the driver shows them (a Ray worker's stderr does not reach the terminal)
+        record["diagnostics"]["warnings"] = notes
+    timings["total_s"] = time.perf_counter() - start
+    record["created_at"] = now()
+    record["versions"] = versions()
+    return record
+
+
+def _run_trial(config: dict[str, Any], record: dict[str, Any], cache_dir: Path | None, start: float,
+               notes: list[str]) -> None:
+    timings = record["timings"]
     try:
         task = build_task(section_config(config, "task"))
-        dataset, reference = observe_learner(config, task, cache_dir)
+        with captured(CacheWarning, notes):
+            dataset, reference = observe_learner(config, task, cache_dir)
         timings["dataset_s"] = time.perf_counter() - start
         method = METHODS[config["method"]["name"]](section_config(config, "method"))
         tick = time.perf_counter()
@@ -185,10 +203,19 @@ def run_trial(config: dict[str, Any], *, cache_dir: Path | None = None) -> dict[
         record["status"] = "failed"
         record["error"] = f"{type(error).__name__}: {error}"
         record["diagnostics"]["traceback"] = traceback.format_exc(limit=5)
-    timings["total_s"] = time.perf_counter() - start
-    record["created_at"] = now()
-    record["versions"] = versions()
-    return record
+
+
+@contextmanager
+def captured(category: type[Warning], notes: list[str]) -> Iterator[None]:
+    """Warnings of `category` raised in the block, as text in `notes` (others are shown as usual)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", category)
+        yield
+    for warning in caught:
+        if issubclass(warning.category, category):
+            notes.append(str(warning.message))
+        else:
+            warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
 
 
 def run_trial_limited(config: dict[str, Any], *, cache_dir: Path | None = None,
@@ -211,6 +238,9 @@ def run_trial_limited(config: dict[str, Any], *, cache_dir: Path | None = None,
         status, error = "timeout", f"TimeoutError: no result within the {time_limit_s:g} s time limit"
     except EOFError:  # the child closed its end without sending: it died (killed, out of memory, crash)
         record, status = None, "failed"
+    except BaseException:  # interrupted (Ctrl-C): the trial goes with the run
+        child.kill()
+        raise
     if record is None:
         child.kill()
         child.join()
@@ -225,8 +255,23 @@ def run_trial_limited(config: dict[str, Any], *, cache_dir: Path | None = None,
 
 
 def _send_trial(send, config: dict[str, Any], cache_dir: Path | None) -> None:
+    # Ctrl-C reaches the whole process group; the parent stops this child (with no traceback)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _die_with_parent()
     send.send(run_trial(config, cache_dir=cache_dir))
     send.close()
+
+
+def _die_with_parent() -> None:
+    """On Linux, this process is killed when its parent dies: a trial goes with a Ray worker that
+    was stopped, instead of computing on for nobody."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux
+        pass
 
 
 def now() -> str:

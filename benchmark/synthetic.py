@@ -54,6 +54,12 @@ def synthetic_record(*, suite: str, method: str, learner: str, seed: int, rng: n
             "versions": {"git_commit": "synthetic"}}
 
 
+def trial_record(trial_id: str, **fields) -> dict:
+    """The smallest record the store accepts (status ok, an empty config, no metrics), with `fields` set."""
+    return {"trial_id": trial_id, "suite": "s", "label": "", "task": "t", "learner": "l", "method": "m", "seed": 0,
+            "profile": "quick", "status": "ok", "error": None, "config": {}, "metrics": {}, **fields}
+
+
 def leaderboard_records(n_seeds: int, *, suite: str = "gridworld", seed: int = 0,
                         methods=METHODS, learners=(*SEQUENCE_LEARNERS, "expert")) -> list[dict]:
     """methods x learners x seeds records of a leaderboard suite; method i's quality rises with i."""

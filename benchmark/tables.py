@@ -149,12 +149,18 @@ def slug(name: str) -> str:
 def markdown_grid(table: Table) -> str:
     """The table's header, rule and rows, without its title and notes."""
     def cell(c: Cell) -> str:
-        shown = c.plain().replace("|", "\\|")
+        shown = markdown_escape(c.plain())
         return f"**{shown}**" if c.best and shown else shown
 
-    lines = ["| " + " | ".join(table.columns) + " |", "| " + " | ".join("---" for _ in table.columns) + " |"]
+    lines = ["| " + " | ".join(map(markdown_escape, table.columns)) + " |",
+             "| " + " | ".join("---" for _ in table.columns) + " |"]
     lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in table.rows]
     return "\n".join(lines)
+
+
+def markdown_escape(text: str) -> str:
+    """A table cell's or header's text: '|' would end the cell, a newline the row."""
+    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def markdown_table(table: Table) -> str:

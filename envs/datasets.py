@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import tempfile
+import warnings
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -90,10 +91,31 @@ def dataset_from_arrays(arrays: dict[str, Array]) -> tuple[ObservationDataset, R
     return dataset, reference
 
 
+class CacheWarning(UserWarning):
+    """A cached dataset did not load, or did not match the spec it is cached under, and was made
+    again; or a dataset could not be cached."""
+
+
+SPEC_ENTRY, HASH_ENTRY = "cache.spec", "cache.sha256"  # what each cache file records of itself
+
+
+def canonical(spec: dict) -> str:
+    return json.dumps(spec, sort_keys=True, separators=(",", ":"))
+
+
 def cache_key(spec: dict) -> str:
     """Content address of a dataset: a hash of everything that determines it."""
-    canonical = json.dumps(spec, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()[:24]
+    return hashlib.sha256(canonical(spec).encode()).hexdigest()[:24]
+
+
+def content_hash(arrays: dict[str, Array]) -> str:
+    """sha256 of named arrays: names, dtypes, shapes and bytes, in name order."""
+    digest = hashlib.sha256()
+    for name in sorted(arrays):
+        array = np.ascontiguousarray(arrays[name])
+        digest.update(f"{name}|{array.dtype.str}|{array.shape}|".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
 
 
 def default_cache_dir() -> Path:
@@ -103,22 +125,53 @@ def default_cache_dir() -> Path:
 def load_or_generate(spec: dict, generate, cache_dir: Path | None = None) -> tuple[ObservationDataset, ReferenceScores]:
     """Load the dataset addressed by `spec` from the cache, or generate and cache it atomically.
 
-    `generate()` must be a deterministic function of `spec`; concurrent writers are safe because
-    each writes a private temporary file and renames it into place.
+    `generate()` must be a deterministic function of `spec`. Each file records its spec and a hash
+    of its content; a file that does not load, was made from another spec or does not match its
+    hash is made again, with a CacheWarning naming it. Concurrent writers are safe because each
+    writes a private temporary file and renames it into place; a dataset that cannot be cached
+    (a read-only or full disk) is used uncached, with a warning.
     """
     directory = cache_dir or default_cache_dir()
     path = directory / f"{cache_key(spec)}.npz"
     if path.exists():
-        with np.load(path) as archive:
-            return dataset_from_arrays(dict(archive))
+        loaded, problem = _read_cached(path, spec)
+        if loaded is not None:
+            return loaded
+        warnings.warn(f"dataset cache file {path} {problem}; made again from its spec", CacheWarning, stacklevel=2)
     dataset, reference = generate()
-    directory.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
+    arrays = dataset_to_arrays(dataset, reference)
+    try:
+        _write_cached(path, arrays, spec)
+    except OSError as error:
+        warnings.warn(f"could not cache the dataset at {path} ({error.strerror or error}); it is used uncached",
+                      CacheWarning, stacklevel=2)
+    return dataset, reference
+
+
+def _read_cached(path: Path, spec: dict) -> tuple[tuple[ObservationDataset, ReferenceScores] | None, str]:
+    """(the dataset, "") or (None, what is wrong with the file)."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = dict(archive)
+        recorded_spec, recorded_hash = arrays.pop(SPEC_ENTRY, None), arrays.pop(HASH_ENTRY, None)
+        if recorded_spec is None or recorded_hash is None:
+            return None, "records no spec or content hash (an older cache format)"
+        if str(recorded_spec) != canonical(spec):
+            return None, f"was made from another spec ({str(recorded_spec)[:200]})"
+        if str(recorded_hash) != content_hash(arrays):
+            return None, "does not match its content hash (corrupted)"
+        return dataset_from_arrays(arrays), ""
+    except Exception as error:  # a truncated or garbled file fails in many ways (zip, npy, key, value errors)
+        return None, f"does not load ({type(error).__name__}: {error})"
+
+
+def _write_cached(path: Path, arrays: dict[str, Array], spec: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **dataset_to_arrays(dataset, reference))
+            np.savez(handle, **arrays, **{SPEC_ENTRY: np.array(canonical(spec)), HASH_ENTRY: np.array(content_hash(arrays))})
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    return dataset, reference

@@ -25,6 +25,7 @@ from typing import ClassVar
 import numpy as np
 from scipy.special import softmax
 
+from envs.config_fields import bounded, check_config
 from envs.tabular import TabularMDP
 
 Array = np.ndarray
@@ -35,17 +36,14 @@ class GPOMDPConfig:
     """G(PO)MDP learner; k gradient steps give K+1 = k+1 observed policies."""
 
     name: ClassVar[str] = "gpomdp"
-    k: int = 30
-    batch_size: int = 50
-    horizon: int = 20
-    learning_rate: float = 0.1
-    baseline_eps: float = 1e-3  # the authors' code adds it to the baseline's denominator
+    k: int = bounded(30, ge=1)
+    batch_size: int = bounded(50, ge=1)
+    horizon: int = bounded(20, ge=1)
+    learning_rate: float = bounded(0.1, gt=0.0)
+    baseline_eps: float = bounded(1e-3, gt=0.0)  # the authors' code adds it to the baseline's denominator (0 gives 0/0)
 
     def __post_init__(self) -> None:
-        if min(self.k, self.batch_size, self.horizon) < 1:
-            raise ValueError("learner.k, learner.batch_size and learner.horizon must be positive")
-        if self.learning_rate <= 0:
-            raise ValueError("learner.learning_rate must be positive")
+        check_config(self, "learner")
 
 
 def logits_policy(theta: Array) -> Array:

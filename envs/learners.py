@@ -12,6 +12,7 @@ from typing import Callable, ClassVar
 
 import numpy as np
 
+from envs.config_fields import bounded, check_config
 from envs.datasets import Batch, ObservationDataset
 from envs.gpomdp import GPOMDPConfig, gpomdp_policies
 from envs.tabular import (
@@ -31,7 +32,10 @@ class SPIConfig:
     """Soft policy iteration from the uniform policy (the model LfL assumes)."""
 
     name: ClassVar[str] = "spi"
-    k: int = 3
+    k: int = bounded(3, ge=0)  # k = 0: the uniform policy alone (a method needing an improvement reports n/a)
+
+    def __post_init__(self) -> None:
+        check_config(self, "learner")
 
 
 @dataclass(frozen=True)
@@ -40,8 +44,11 @@ class SVIConfig:
     observed policy pi_k = softmax(Q_k / alpha), Q_0 = q_init everywhere."""
 
     name: ClassVar[str] = "svi"
-    k: int = 20
-    q_init: float = 0.0
+    k: int = bounded(20, ge=0)
+    q_init: float = bounded(0.0)
+
+    def __post_init__(self) -> None:
+        check_config(self, "learner")
 
 
 @dataclass(frozen=True)
@@ -51,9 +58,12 @@ class QLearningConfig:
     updated on it)."""
 
     name: ClassVar[str] = "q_learning"
-    k: int = 50
-    learning_rate: float = 0.1
-    q_init: float = 0.0
+    k: int = bounded(50, ge=0)
+    learning_rate: float = bounded(0.1, gt=0.0, le=1.0)  # a step towards the TD target: beyond 1 it overshoots
+    q_init: float = bounded(0.0)
+
+    def __post_init__(self) -> None:
+        check_config(self, "learner")
 
 
 @dataclass(frozen=True)
@@ -62,8 +72,14 @@ class RandomImprovementsConfig:
     the observer sees the first n_observed."""
 
     name: ClassVar[str] = "random_improvements"
-    n_policies: int = 15
-    n_observed: int = 10
+    n_policies: int = bounded(15, ge=1)
+    n_observed: int = bounded(10, ge=1)
+
+    def __post_init__(self) -> None:
+        check_config(self, "learner")
+        if self.n_observed > self.n_policies:
+            raise ValueError(f"learner.n_observed = {self.n_observed} exceeds learner.n_policies = {self.n_policies} "
+                             "(valid: 1 <= n_observed <= n_policies)")
 
     @property
     def k(self) -> int:
@@ -76,7 +92,10 @@ class ExpertConfig:
     n_batches batches (K = n_batches - 1 'improvements' that change nothing)."""
 
     name: ClassVar[str] = "expert"
-    n_batches: int = 1
+    n_batches: int = bounded(1, ge=1)
+
+    def __post_init__(self) -> None:
+        check_config(self, "learner")
 
     @property
     def k(self) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from envs.config_fields import bounded, check_config
 from envs.gridworld import ALPHA, GAMMA, SIZE, lfl_gridworld
 from envs.patchgrid import patch_gridworld
 from envs.tabular import TabularMDP
@@ -17,15 +18,13 @@ class GridworldConfig:
 
     name: ClassVar[str] = "lfl-gridworld"
     stochastic: bool = False
-    slip: float = 0.3
-    gamma: float = GAMMA
-    alpha: float = ALPHA  # entropy weight of the task's soft objective (the learner's, and the score's)
+    slip: float = bounded(0.3, ge=0.0, le=1.0)  # a probability
+    gamma: float = bounded(GAMMA, ge=0.0, lt=1.0)  # envs.tabular's infinite-horizon values need gamma < 1
+    # entropy weight of the task's soft objective (the learner's, and the score's)
+    alpha: float = bounded(ALPHA, gt=0.0)
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.slip <= 1.0:
-            raise ValueError("task.slip must be in [0, 1]")
-        if self.alpha <= 0:
-            raise ValueError("task.alpha must be positive")
+        check_config(self, "task")
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,7 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.utils import set_random_seed
 from stable_baselines3.common.vec_env import VecEnv
 
+from envs.config_fields import bounded, check_config, one_of
 from envs.datasets import ObservationDataset
 from envs.gym_view import TabularStreams
 from methods.base import FitResult, IRLMethod, RecoveredReward, TaskInfo
@@ -86,36 +87,38 @@ Array = np.ndarray
 
 @dataclass(frozen=True)
 class AdversarialConfig:
-    demo_batches: int = 1  # the last m observed batches are the demonstrations
-    total_timesteps: int = 1_000_000  # generator environment steps (imitation's benchmark: 10M on MuJoCo)
-    max_episode_steps: int = 100  # simulator episodes are truncated here (the task itself is continuing)
-    n_envs: int = 64
-    n_steps: int = 32  # PPO rollout length per environment = one adversarial round of n_envs * n_steps
-    batch_size: int = 512  # PPO minibatch
-    n_epochs: int = 10
-    learning_rate: float = 1e-2  # PPO Adam (imitation's tuned 5.8e-4 barely moves in a gridworld budget)
-    ent_coef: float = 0.0
-    gae_lambda: float = 0.98
-    clip_range: float = 0.1
-    vf_coef: float = 0.2
-    max_grad_norm: float = 0.9
-    demo_batch_size: int = 512  # demonstrator samples per discriminator step (capped at the demo count)
-    n_disc_updates_per_round: int = 16  # imitation AIRL benchmark
-    disc_learning_rate: float = 3e-2  # discriminator Adam (imitation's default 1e-3 is far too slow here)
-    hidden: int = 32  # one hidden layer for reward, potential, policy and value networks
-    reward_scale: str = "alpha"  # "alpha": table = task.alpha * net output (nats -> reward units); "none"
+    demo_batches: int = bounded(1, ge=1)  # the last m observed batches are the demonstrations
+    # generator environment steps (imitation's benchmark: 10M on MuJoCo)
+    total_timesteps: int = bounded(1_000_000, ge=1)
+    max_episode_steps: int = bounded(100, ge=1)  # simulator episodes are truncated here (the task itself is continuing)
+    n_envs: int = bounded(64, ge=1)
+    n_steps: int = bounded(32, ge=1)  # PPO rollout length per environment = one adversarial round of n_envs * n_steps
+    batch_size: int = bounded(512, ge=2)  # PPO minibatch (SB3 normalises advantages over it: at least 2)
+    n_epochs: int = bounded(10, ge=1)
+    # PPO Adam (imitation's tuned 5.8e-4 barely moves in a gridworld budget)
+    learning_rate: float = bounded(1e-2, gt=0.0)
+    ent_coef: float = bounded(0.0, ge=0.0)
+    gae_lambda: float = bounded(0.98, ge=0.0, le=1.0)
+    clip_range: float = bounded(0.1, gt=0.0)
+    vf_coef: float = bounded(0.2, ge=0.0)
+    max_grad_norm: float = bounded(0.9, gt=0.0)  # 0 would clip every gradient to nothing
+    demo_batch_size: int = bounded(512, ge=1)  # demonstrator samples per discriminator step (capped at the demo count)
+    n_disc_updates_per_round: int = bounded(16, ge=1)  # imitation AIRL benchmark
+    # discriminator Adam (imitation's default 1e-3 is far too slow here)
+    disc_learning_rate: float = bounded(3e-2, gt=0.0)
+    hidden: int = bounded(32, ge=1)  # one hidden layer for reward, potential, policy and value networks
+    # alpha: table = task.alpha * net output (nats -> reward units)
+    reward_scale: str = one_of("alpha", "alpha", "none")
 
     def __post_init__(self) -> None:
-        if self.demo_batches < 1:
-            raise ValueError("method.demo_batches must be at least 1")
-        if self.reward_scale not in ("alpha", "none"):
-            raise ValueError("method.reward_scale must be one of alpha, none")
-        if self.total_timesteps < self.n_envs * self.n_steps:
-            raise ValueError("method.total_timesteps must cover at least one round (n_envs * n_steps)")
-        for name in ("max_episode_steps", "n_envs", "n_steps", "batch_size", "n_epochs", "demo_batch_size",
-                     "n_disc_updates_per_round", "hidden"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"method.{name} must be at least 1")
+        check_config(self, "method")
+        rollout = self.n_envs * self.n_steps
+        if rollout < 2:
+            raise ValueError(f"method.n_envs * method.n_steps = {rollout} is too small "
+                             "(valid: n_envs * n_steps >= 2, SB3 normalises advantages over a rollout)")
+        if self.total_timesteps < rollout:
+            raise ValueError(f"method.total_timesteps = {self.total_timesteps} is less than one round "
+                             f"(valid: total_timesteps >= n_envs * n_steps = {rollout})")
 
 
 PROFILES: dict[str, dict] = {

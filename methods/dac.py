@@ -74,6 +74,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from envs.config_fields import bounded, check_config, one_of
 from envs.datasets import ObservationDataset
 from envs.gym_view import TabularStreams
 from methods.base import FitResult, IRLMethod, RecoveredReward, TaskInfo
@@ -83,34 +84,28 @@ Array = np.ndarray
 
 @dataclass(frozen=True)
 class DACConfig:
-    demo_batches: int = 1  # the last m observed batches are the demonstrations
-    total_steps: int = 200_000  # generator environment steps (paper: 1M on MuJoCo)
-    n_envs: int = 8  # parallel simulated streams
-    rollout_len: int = 16  # steps per stream per round: a round adds n_envs * rollout_len transitions
-    max_episode_steps: int = 100  # time limit of a simulated episode (truncation, not termination)
-    batch_size: int = 100  # discriminator and generator minibatch (authors: 100)
-    disc_updates: int = 32  # discriminator Adam steps per round
-    gen_updates: int = 128  # soft Q-learning minibatch steps per round (about one per env step, as DAC)
-    disc_lr: float = 1e-2  # Adam (authors: 1e-3, which leaves the generator near uniform at smoke budgets)
-    grad_penalty: float = 10.0  # authors' lambd
-    hidden: int = 64  # one tanh hidden layer (authors: 256-256 tanh)
-    q_lr: float = 0.2  # tabular soft-Q step size
-    reward_scale: str = "none"  # observer reward = c * logit: "none" c = 1 (the generator's reward), "alpha" c = alpha
+    demo_batches: int = bounded(1, ge=1)  # the last m observed batches are the demonstrations
+    total_steps: int = bounded(200_000, ge=1)  # generator environment steps (paper: 1M on MuJoCo)
+    n_envs: int = bounded(8, ge=1)  # parallel simulated streams
+    rollout_len: int = bounded(16, ge=1)  # steps per stream per round: a round adds n_envs * rollout_len transitions
+    max_episode_steps: int = bounded(100, ge=1)  # time limit of a simulated episode (truncation, not termination)
+    batch_size: int = bounded(100, ge=1)  # discriminator and generator minibatch (authors: 100)
+    disc_updates: int = bounded(32, ge=0)  # discriminator Adam steps per round
+    gen_updates: int = bounded(128, ge=0)  # soft Q-learning minibatch steps per round (about one per env step, as DAC)
+    # Adam (authors: 1e-3, which leaves the generator near uniform at smoke budgets)
+    disc_lr: float = bounded(1e-2, gt=0.0)
+    grad_penalty: float = bounded(10.0, ge=0.0)  # authors' lambd
+    hidden: int = bounded(64, ge=1)  # one tanh hidden layer (authors: 256-256 tanh)
+    q_lr: float = bounded(0.2, gt=0.0, le=1.0)  # tabular soft-Q step size
+    # observer reward = c * logit: none c = 1 (the generator's), alpha c = alpha
+    reward_scale: str = one_of("none", "none", "alpha")
 
     def __post_init__(self) -> None:
-        if self.reward_scale not in ("none", "alpha"):
-            raise ValueError(f"method.reward_scale must be one of none, alpha; got {self.reward_scale!r}")
-        for name in ("demo_batches", "n_envs", "rollout_len", "max_episode_steps", "batch_size", "hidden"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"method.{name} must be at least 1")
-        if self.total_steps < self.n_envs * self.rollout_len:
-            raise ValueError("method.total_steps must cover at least one round (n_envs * rollout_len)")
-        if self.disc_updates < 0 or self.gen_updates < 0:
-            raise ValueError("method.disc_updates and method.gen_updates must be non-negative")
-        if self.grad_penalty < 0:
-            raise ValueError("method.grad_penalty must be non-negative")
-        if self.disc_lr <= 0 or not 0 < self.q_lr <= 1:
-            raise ValueError("method.disc_lr must be positive and method.q_lr in (0, 1]")
+        check_config(self, "method")
+        rollout = self.n_envs * self.rollout_len
+        if self.total_steps < rollout:
+            raise ValueError(f"method.total_steps = {self.total_steps} is less than one round "
+                             f"(valid: total_steps >= n_envs * rollout_len = {rollout})")
 
 
 # --- absorbing-state wrapper ---------------------------------------------------------------------

@@ -61,6 +61,7 @@ import numpy as np
 import torch
 from scipy.special import logsumexp
 
+from envs.config_fields import bounded, check_config, one_of
 from envs.datasets import Batch, ObservationDataset
 from envs.tabular import TabularMDP, soft_policy_improvement, uniform_policy
 from methods.base import FitResult, IRLMethod, RecoveredReward, TaskInfo
@@ -70,30 +71,22 @@ Array = np.ndarray
 
 @dataclass(frozen=True)
 class GCLConfig:
-    demo_batches: int = 1  # the last m observed batches are the demonstrations
-    horizon: int = 20  # T: length of demo and sample segments
-    segment_start: str = "demos"  # sample segments' first states: "demos" (demo segments') or "task" (TaskInfo.start)
-    iterations: int = 100  # Alg. 1 iterations (sample, cost update, policy update)
-    samples_per_iteration: int = 64  # segments rolled out from q each iteration
-    history: int = 10  # D_samp keeps the samples of the last `history` iterations
-    reward_steps: int = 10  # Alg. 2 gradient steps per iteration
-    batch_size: int = 64  # demo and sample segments per minibatch (0: all of them)
-    lr: float = 0.05  # Adam learning rate on the reward table
-    l2: float = 1e-3  # weight of (1/2) mean(r^2)
-    policy_steps: int = 1  # soft policy iteration steps on q per iteration
-    demo_prior: float = 1.0  # Laplace pseudo-count of the empirical demo policy (demo density)
+    demo_batches: int = bounded(1, ge=1)  # the last m observed batches are the demonstrations
+    horizon: int = bounded(20, ge=1)  # T: length of demo and sample segments
+    # sample segments' first states: demo segments' or TaskInfo.start
+    segment_start: str = one_of("demos", "demos", "task")
+    iterations: int = bounded(100, ge=0)  # Alg. 1 iterations (sample, cost update, policy update)
+    samples_per_iteration: int = bounded(64, ge=1)  # segments rolled out from q each iteration
+    history: int = bounded(10, ge=1)  # D_samp keeps the samples of the last `history` iterations
+    reward_steps: int = bounded(10, ge=0)  # Alg. 2 gradient steps per iteration
+    batch_size: int = bounded(64, ge=0)  # demo and sample segments per minibatch (0: all of them)
+    lr: float = bounded(0.05, gt=0.0)  # Adam learning rate on the reward table
+    l2: float = bounded(1e-3, ge=0.0)  # weight of (1/2) mean(r^2)
+    policy_steps: int = bounded(1, ge=0)  # soft policy iteration steps on q per iteration
+    demo_prior: float = bounded(1.0, gt=0.0)  # Laplace pseudo-count of the empirical demo policy (demo density)
 
     def __post_init__(self) -> None:
-        if self.segment_start not in ("demos", "task"):
-            raise ValueError(f"method.segment_start must be one of demos, task; got {self.segment_start!r}")
-        if self.demo_batches < 1:
-            raise ValueError("method.demo_batches must be at least 1")
-        if self.horizon < 1 or self.iterations < 0 or self.samples_per_iteration < 1 or self.history < 1:
-            raise ValueError("method.horizon, samples_per_iteration and history must be positive, iterations >= 0")
-        if self.reward_steps < 0 or self.batch_size < 0 or self.policy_steps < 0:
-            raise ValueError("method.reward_steps, batch_size and policy_steps must be non-negative")
-        if self.lr <= 0 or self.l2 < 0 or self.demo_prior <= 0:
-            raise ValueError("method.lr and demo_prior must be positive, l2 non-negative")
+        check_config(self, "method")
 
 
 def demo_segments(batches: tuple[Batch, ...], horizon: int) -> tuple[Array, Array]:

@@ -56,6 +56,7 @@ from typing import ClassVar
 import numpy as np
 import torch
 
+from envs.config_fields import bounded, check_config, one_of
 from envs.datasets import ObservationDataset
 from methods.base import FitResult, IRLMethod, RecoveredReward, TaskInfo, observer_transitions, transition_counts
 
@@ -64,27 +65,18 @@ Array = np.ndarray
 
 @dataclass(frozen=True)
 class IQLearnConfig:
-    loss: str = "value_expert"  # second term: "value_expert" (telescoped over expert transitions) or "v0"
-    chi_alpha: float = 0.5  # c of the chi^2 regulariser 1/(4c) E[(Q - gamma V')^2] (authors' method.alpha)
-    temperature: float = 0.0  # entropy weight of V_Q; 0: the task's alpha (see module docstring)
-    demo_batches: int = 1  # the last m observed batches are the demonstrations
-    steps: int = 2000  # Adam steps
-    lr: float = 0.1  # Adam learning rate on the Q table
-    batch_size: int = 0  # 0: every expert transition each step; > 0: minibatches sampled with replacement
+    loss: str = one_of("value_expert", "value_expert", "v0")  # second term: telescoped over expert transitions, or v0
+    # c of the chi^2 regulariser 1/(4c) E[(Q - gamma V')^2] (authors' method.alpha)
+    chi_alpha: float = bounded(0.5, gt=0.0)
+    temperature: float = bounded(0.0, ge=0.0)  # entropy weight of V_Q; 0: the task's alpha (see module docstring)
+    demo_batches: int = bounded(1, ge=1)  # the last m observed batches are the demonstrations
+    steps: int = bounded(2000, ge=0)  # Adam steps
+    lr: float = bounded(0.1, gt=0.0)  # Adam learning rate on the Q table
+    # 0: every expert transition each step; > 0: minibatches sampled with replacement
+    batch_size: int = bounded(0, ge=0)
 
     def __post_init__(self) -> None:
-        if self.loss not in ("value_expert", "v0"):
-            raise ValueError(f"method.loss must be one of value_expert, v0; got {self.loss!r}")
-        if self.chi_alpha <= 0:
-            raise ValueError("method.chi_alpha must be positive")
-        if self.temperature < 0:
-            raise ValueError("method.temperature must be positive, or 0 for the task's alpha")
-        if self.demo_batches < 1:
-            raise ValueError("method.demo_batches must be at least 1")
-        if self.steps < 0 or self.batch_size < 0:
-            raise ValueError("method.steps and method.batch_size must be non-negative")
-        if self.lr <= 0:
-            raise ValueError("method.lr must be positive")
+        check_config(self, "method")
 
 
 def soft_value(q: torch.Tensor, temperature: float) -> torch.Tensor:

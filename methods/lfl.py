@@ -42,6 +42,7 @@ import torch
 from scipy import sparse
 from scipy.sparse.linalg import lsqr
 
+from envs.config_fields import bounded, check_config, one_of
 from envs.datasets import ObservationDataset
 from methods.base import (FitResult, IRLMethod, NotApplicable, RecoveredReward, TaskInfo, observer_transitions,
                           transition_counts)
@@ -51,32 +52,26 @@ Array = np.ndarray
 
 @dataclass(frozen=True)
 class LfLConfig:
-    alpha_model: float = 0.7  # the entropy weight the observer assumes for the learner (Table 2)
+    alpha_model: float = bounded(0.7, gt=0.0)  # the entropy weight the observer assumes for the learner (Table 2)
     # Alg. 1 lines 1-3: policy estimation
-    policy_steps: int = 10
-    policy_lr: float = 0.5
-    entropy_coef: float = 0.01
+    policy_steps: int = bounded(10, ge=0)
+    policy_lr: float = bounded(0.5, gt=0.0)
+    entropy_coef: float = bounded(0.01, ge=0.0)
     # Alg. 1 lines 7-9: reward initialisation r_phi = ln pi_phi on the last batch
-    reward_init_steps: int = 0
+    reward_init_steps: int = bounded(0, ge=0)
     # Alg. 1 lines 10-13: consistency regression
-    reward_steps: int = 200
-    reward_lr: float = 1.0
-    solver: str = "exact"  # "exact" (minimum-norm least squares) or "adam" (Algorithm 1's gradient steps)
-    weighting: str = "states"  # "states", "visits" (Eq. 5 as written) or "uniform" (authors' code)
-    prior_weight: float = 20.0  # uniform weight added to every residual: a weak prior where data is scarce
-    unseen: str = "pessimistic"  # never-observed (s, a): "pessimistic" (drop, then lowest reward) or "model"
-    reward_form: str = "state_action"  # or "state_only" (section 4.3)
+    reward_steps: int = bounded(200, ge=0)
+    reward_lr: float = bounded(1.0, gt=0.0)
+    solver: str = one_of("exact", "exact", "adam")  # minimum-norm least squares, or Algorithm 1's gradient steps
+    weighting: str = one_of("states", "states", "visits", "uniform")  # visits: Eq. 5 as written; uniform: authors' code
+    # uniform weight added to every residual: a weak prior where data is scarce
+    prior_weight: float = bounded(20.0, ge=0.0)
+    # never-observed (s, a): drop, then lowest reward; or model
+    unseen: str = one_of("pessimistic", "pessimistic", "model")
+    reward_form: str = one_of("state_action", "state_action", "state_only")  # state_only: section 4.3
 
     def __post_init__(self) -> None:
-        choices = {"solver": ("exact", "adam"), "weighting": ("states", "visits", "uniform"),
-                   "unseen": ("pessimistic", "model"), "reward_form": ("state_action", "state_only")}
-        for key, valid in choices.items():
-            if getattr(self, key) not in valid:
-                raise ValueError(f"method.{key} must be one of {', '.join(valid)}; got {getattr(self, key)!r}")
-        if self.alpha_model <= 0:
-            raise ValueError("method.alpha_model must be positive")
-        if self.prior_weight < 0:
-            raise ValueError("method.prior_weight must be non-negative")
+        check_config(self, "method")
 
 
 def inverted_improvement_rewards(policies: Array, transitions: Array, gamma: float, alpha: float) -> Array:

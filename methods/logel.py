@@ -58,6 +58,7 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax, softmax
 
+from envs.config_fields import bounded, check_config, one_of
 from envs.datasets import ObservationDataset
 from envs.gpomdp import gpomdp_gradient, sample_episodes, score_functions
 from envs.tabular import TabularMDP, soft_optimal_policy
@@ -71,35 +72,25 @@ Array = np.ndarray
 @dataclass(frozen=True)
 class LOGELConfig:
     # line 1: behavioural cloning
-    bc_l2: float = 1.0  # Gaussian prior on the cloned logits (per window, not per sample)
-    n_windows: int = 3  # clone windows of (K+1) // n_windows consecutive batches; K+1 or more: per batch (paper)
+    bc_l2: float = bounded(1.0, ge=0.0)  # Gaussian prior on the cloned logits (per window, not per sample)
+    n_windows: int = bounded(3, ge=2)  # clone windows of (K+1) // n_windows consecutive batches (2: one update
+    # between windows); K+1 or more: per batch (paper)
     # line 2: Jacobians of the feature expectations
-    jacobian: str = "exact"  # "exact" (tabular model) or "gpomdp" (G(PO)MDP on simulated episodes)
-    horizon: int | None = 20  # the learner's episode length (paper: 20); None = infinite horizon
-    gpomdp_episodes: int = 50  # jacobian="gpomdp": episodes per Jacobian (paper: the learner's 50)
+    jacobian: str = one_of("exact", "exact", "gpomdp")  # tabular model, or G(PO)MDP on simulated episodes
+    horizon: int | None = bounded(20, ge=1, none_ok=True)  # the learner's episode length (paper: 20); None = infinite
+    gpomdp_episodes: int = bounded(50, ge=1)  # jacobian="gpomdp": episodes per Jacobian (paper: the learner's 50)
     # lines 3-8: block-coordinate descent
-    lr_init: float = 0.1  # initial learning rates (authors' code)
-    lr_min: float = 0.01  # learning rates are clipped below here (paper)
-    ridge: float = 0.0  # paper: 0.01, added to sum lr^2 J^T J when singular; 0: minimum-norm solve
-    max_steps: int = 50  # alternations (authors' code)
-    tol: float = 1e-2  # stop when ||w - w_prev|| <= tol ||w|| (authors' code: absolute 1e-2)
+    lr_init: float = bounded(0.1, gt=0.0)  # initial learning rates (authors' code)
+    lr_min: float = bounded(0.01, gt=0.0)  # learning rates are clipped below here (paper)
+    ridge: float = bounded(0.0, ge=0.0)  # paper: 0.01, added to sum lr^2 J^T J when singular; 0: minimum-norm solve
+    max_steps: int = bounded(50, ge=1)  # alternations (authors' code)
+    tol: float = bounded(1e-2, ge=0.0)  # stop when ||w - w_prev|| <= tol ||w|| (authors' code: absolute 1e-2)
     # the reward handed to the observer
-    scale: str = "logel"  # "logel", "unit" or "behaviour"
-    demo_batches: int = 1  # scale="behaviour": the batches the observer's policy must explain
+    scale: str = one_of("logel", "logel", "unit", "behaviour")
+    demo_batches: int = bounded(1, ge=1)  # scale="behaviour": the batches the observer's policy must explain
 
     def __post_init__(self) -> None:
-        choices = {"jacobian": ("exact", "gpomdp"), "scale": ("logel", "unit", "behaviour")}
-        for key, valid in choices.items():
-            if getattr(self, key) not in valid:
-                raise ValueError(f"method.{key} must be one of {', '.join(valid)}; got {getattr(self, key)!r}")
-        if self.horizon is not None and self.horizon < 1:
-            raise ValueError("method.horizon must be positive or None (infinite)")
-        if min(self.lr_init, self.lr_min) <= 0 or self.bc_l2 < 0 or self.ridge < 0:
-            raise ValueError("method.lr_init and method.lr_min must be positive, bc_l2 and ridge non-negative")
-        if self.max_steps < 1 or self.demo_batches < 1 or self.gpomdp_episodes < 1:
-            raise ValueError("method.max_steps, method.demo_batches and method.gpomdp_episodes must be >= 1")
-        if self.n_windows < 2:
-            raise ValueError("method.n_windows must be at least 2 (one update between windows)")
+        check_config(self, "method")
 
 
 def policy_logits(policies: Array) -> Array:

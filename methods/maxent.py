@@ -24,6 +24,7 @@ from typing import ClassVar
 import numpy as np
 from scipy.optimize import minimize
 
+from envs.config_fields import bounded, check_config, one_of
 from envs.datasets import ObservationDataset
 from envs.tabular import TabularMDP, soft_optimal_policy
 from methods.base import FitResult, IRLMethod, RecoveredReward, TaskInfo, observer_transitions, transition_counts
@@ -33,16 +34,15 @@ Array = np.ndarray
 
 @dataclass(frozen=True)
 class MaxEntConfig:
-    features: str = "task"  # "task": the task's reward features; "tabular": one indicator per (s, a)
-    demo_batches: int = 1  # the last m observed batches are the demonstrations
-    l2: float = 1e-5  # per-sample weight of the Gaussian prior on theta (keeps unvisited entries finite)
-    max_iter: int = 200  # L-BFGS iterations
+    # task: the task's reward features; tabular: one indicator per (s, a)
+    features: str = one_of("task", "task", "tabular")
+    demo_batches: int = bounded(1, ge=1)  # the last m observed batches are the demonstrations
+    # per-sample weight of the Gaussian prior on theta (keeps unvisited entries finite)
+    l2: float = bounded(1e-5, ge=0.0)
+    max_iter: int = bounded(200, ge=1)  # L-BFGS iterations (scipy runs one even at maxiter 0)
 
     def __post_init__(self) -> None:
-        if self.features not in ("task", "tabular"):
-            raise ValueError("method.features must be one of task, tabular")
-        if self.demo_batches < 1:
-            raise ValueError("method.demo_batches must be at least 1")
+        check_config(self, "method")
 
 
 def successor_features(transitions: Array, policy: Array, features: Array, gamma: float) -> Array:

@@ -7,6 +7,7 @@ import pytest
 
 from benchmark.cli import EXPORT_COLUMNS, main
 from benchmark.store import ResultsStore
+from benchmark.synthetic import trial_record
 
 
 def run(*argv) -> tuple[int, str]:
@@ -85,12 +86,12 @@ def test_report_never_mixes_profiles(tmp_path, capsys):
 
 def test_store_survives_a_partial_record(tmp_path):
     store = ResultsStore(tmp_path)
-    store.append([{"trial_id": "a", "status": "ok"}])
+    store.append([trial_record("a")])
     with open(store.path, "a") as handle:
         handle.write('{"trial_id": "b", "sta')  # a writer killed mid-record
     assert [r["trial_id"] for r in store.records()] == ["a"]
     assert len(pd.read_json(store.path, lines=True, nrows=1)) == 1
-    store.append([{"trial_id": "c", "status": "ok"}])
+    store.append([trial_record("c")])
     lines = store.path.read_text().splitlines()
     assert [json.loads(line)["trial_id"] for line in lines] == ["a", "c"]
     assert len(pd.read_json(store.path, lines=True)) == 2
@@ -141,9 +142,9 @@ def test_suite_matrix_expands_to_the_cartesian_product():
 
 def test_reading_without_artifacts_gives_the_same_records_less_their_artifacts(tmp_path):
     store = ResultsStore(tmp_path)
-    store.append([{"trial_id": "a", "status": "ok", "artifacts": {"reward": [[1.0, -2.5]], "curve": [0.5]},
-                   "config": {"seed": 0, "note": '}, "config": '}, "metrics": {"score": 1.0}},
-                  {"trial_id": "b", "status": "ok", "metrics": {"score": 2.0}}])
+    store.append([trial_record("a", artifacts={"reward": [[1.0, -2.5]], "curve": [0.5]},
+                               config={"seed": 0, "note": '}, "config": '}, metrics={"score": 1.0}),
+                  trial_record("b", metrics={"score": 2.0})])
     full, lean = store.records(), store.records(artifacts=False)
     assert [{k: v for k, v in r.items() if k != "artifacts"} for r in full] == lean
     assert full[0]["artifacts"]["reward"] == [[1.0, -2.5]]

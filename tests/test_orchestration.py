@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -74,23 +75,35 @@ def export(store: str) -> pd.DataFrame:
     return pd.read_csv(io.StringIO(csv)).sort_values("trial_id").reset_index(drop=True)
 
 
+def start_sweep(store: str, backend: str, tmp_path, *, records: int, argv=SWEEP) -> subprocess.Popen:
+    """The sweep's driver as its own process, once `records` records are in its store."""
+    env = {**os.environ, "IRLBENCH_RAY_STORAGE": str(tmp_path / "ray")}
+    command = [sys.executable, "-m", "benchmark.cli", *argv, "--store", store, "--backend", backend]
+    driver = subprocess.Popen(command, env=env, start_new_session=True, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    records_file = Path(store) / "records.jsonl"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and driver.poll() is None:
+        if records_file.exists() and records_file.read_bytes().count(b"\n") >= records:
+            break
+        time.sleep(0.05)
+    assert driver.poll() is None, "the sweep ended before it could be stopped"
+    return driver
+
+
 def test_resume_after_kill_9_recomputes_nothing_and_matches_an_uninterrupted_run(tmp_path):
     killed, uninterrupted = str(tmp_path / "killed"), str(tmp_path / "uninterrupted")
     env = {**os.environ, "IRLBENCH_RAY_STORAGE": str(tmp_path / "ray")}
     command = [sys.executable, "-m", "benchmark.cli", *SWEEP, "--store", killed, "--backend", "ray"]
-    driver = subprocess.Popen(command, env=env, start_new_session=True, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
-    records_file = tmp_path / "killed" / "records.jsonl"
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and driver.poll() is None:
-        if records_file.exists() and records_file.read_bytes().count(b"\n") >= 2:
-            break
-        time.sleep(0.05)
-    assert driver.poll() is None, "the sweep ended before it could be killed"
+    driver = start_sweep(killed, "ray", tmp_path, records=2)
+    started = started_by(driver.pid)  # the local Ray it started, its agents and workers
+    assert len(started) >= 4
     driver.send_signal(signal.SIGKILL)  # the driver only, as `kill -9 PID` would
-    driver.wait()
-    time.sleep(1)
-    os.killpg(driver.pid, signal.SIGKILL)  # then the local Ray it had started, so nothing lingers
+    driver.communicate()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and lingering(started):
+        time.sleep(0.2)
+    assert not lingering(started), f"the killed driver left {lingering(started)} running"
     before = {r["trial_id"] for r in ResultsStore(killed).records()}
     assert 2 <= len(before) < 12
 
@@ -106,6 +119,57 @@ def test_resume_after_kill_9_recomputes_nothing_and_matches_an_uninterrupted_run
 
     assert run(*SWEEP, "--store", uninterrupted)[0] == 0  # serial: the same trials, never interrupted
     pd.testing.assert_frame_equal(export(killed), export(uninterrupted))
+
+
+def started_by(pid: int) -> dict[int, int]:
+    """{pid: start time} of the processes below `pid` (the local Ray a driver started, its workers)."""
+    from benchmark.reaper import descendants, process_table
+
+    return descendants(pid, process_table())
+
+
+def lingering(started: dict[int, int]) -> list[int]:
+    """The processes of `started` ({pid: start time}) still running (zombies are gone)."""
+    from benchmark.reaper import process_table
+
+    table = process_table()
+    return [pid for pid, start in started.items() if pid in table and table[pid][1] == start and table[pid][2] != "Z"]
+
+
+@pytest.mark.parametrize("backend, target", [("serial", "driver"), ("ray", "driver"), ("ray", "process group")])
+def test_an_interrupted_run_exits_130_says_how_to_resume_and_loses_nothing(tmp_path, backend, target):
+    """Ctrl-C (SIGINT to the process group, as a terminal sends it) or `kill -INT PID`."""
+    store = str(tmp_path / "store")
+    driver = start_sweep(store, backend, tmp_path, records=3)
+    started = started_by(driver.pid)
+    if target == "driver":
+        driver.send_signal(signal.SIGINT)
+    else:
+        os.killpg(driver.pid, signal.SIGINT)
+    tick = time.perf_counter()
+    _, err = driver.communicate(timeout=60)
+    seconds = time.perf_counter() - tick
+    written = lines(store)  # a trial whose worker the interrupt stopped may leave a failed record
+    finished = sum(r["status"] in ("ok", "n/a") for r in written)
+    print(f"{backend}, SIGINT to the {target}: exit {driver.returncode} after {seconds:.1f} s, {len(written)} records")
+    assert driver.returncode == 130, err[-2000:]
+    assert f"interrupted: {finished} of 12 trial(s) finished; this run wrote {len(written)} record(s); run the " \
+           "same command again to resume" in err
+    for noise in ("Traceback", "Tuner.restore", "Failed to fetch metrics", "KeyboardInterrupt"):
+        assert noise not in err
+    time.sleep(2)
+    assert not lingering(started)
+    resumed = subprocess.run([sys.executable, "-m", "benchmark.cli", *SWEEP, "--store", store, "--backend", "serial"],
+                             capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0 and f"{finished} already finished, {12 - finished} to run" in resumed.stderr
+    ok = [r["trial_id"] for r in lines(store) if r["status"] == "ok"]
+    assert len(ok) == 12 and len(set(ok)) == 12  # every trial finished once
+
+
+def lines(store: str) -> list[dict]:
+    import json
+
+    return [json.loads(line) for line in (Path(store) / "records.jsonl").read_text().splitlines()]
 
 
 def test_trials_get_as_many_blas_and_torch_threads_as_cpus():

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from benchmark.store import ResultsStore, artifact_matrix, artifact_values, split_record
-from benchmark.synthetic import leaderboard_records
+from benchmark.synthetic import leaderboard_records, trial_record
 
 
 def test_a_frame_read_in_parts_equals_the_frame_read_whole(tmp_path):
@@ -31,20 +31,19 @@ def test_a_frame_read_in_parts_equals_the_frame_read_whole(tmp_path):
 
 def test_lines_whose_values_look_like_the_cut_are_read_whole(tmp_path):
     store = ResultsStore(tmp_path)
-    tricky = {"trial_id": "t", "status": "ok", "metrics": {"score": 1.0, "normalized_score": float("nan")},
-              # a nested "created_at" key and a string that looks like the cut
-              "config": {"a": {"x": 1}, "created_at": 5, "note": '}, "created_at": '},
-              "artifacts": {"curve": [1.0, 2.0], "reward": [[0.5, -1.0], [2.0, 3.0]]},
-              "created_at": "now"}
-    store.append([tricky, {"trial_id": "plain", "status": "ok", "metrics": {"score": 2.0}}])
+    tricky = trial_record("t", metrics={"score": 1.0, "normalized_score": float("nan")},
+                          # a nested "created_at" key and a string that looks like the cut
+                          config={"a": {"x": 1}, "created_at": 5, "note": '}, "created_at": '},
+                          artifacts={"curve": [1.0, 2.0], "reward": [[0.5, -1.0], [2.0, 3.0]]}, created_at="now")
+    store.append([tricky, trial_record("plain", metrics={"score": 2.0})])
     line = store.path.read_bytes().splitlines(keepends=True)[0]
     record, raw = split_record(line)
     assert json.loads(raw["config"]) == tricky["config"] and json.loads(raw["artifacts"]) == tricky["artifacts"]
-    assert record["metrics"]["score"] == 1.0 and np.isnan(record["metrics"]["normalized_score"])
+    assert record["metrics"] == {"score": 1.0, "normalized_score": None}  # NaN is written as null
     frame = store.frame(artifacts=True)
     assert json.loads(frame.config.iloc[0]) == tricky["config"] and frame.config.iloc[1] == "{}"
-    assert frame.artifacts.iloc[1] is None
-    assert [r.get("config") for r in store.records(artifacts=False)] == [tricky["config"], None]
+    assert frame.artifacts.iloc[1] is None and np.isnan(frame.normalized_score.iloc[0])
+    assert [r.get("config") for r in store.records(artifacts=False)] == [tricky["config"], {}]
 
 
 def test_artifacts_parse_back_to_what_was_written(tmp_path):
