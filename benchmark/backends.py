@@ -14,6 +14,8 @@ import os
 import signal
 import socket
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable
 
@@ -59,6 +61,60 @@ def check_reachable(address: str | None, timeout_s: float = 5.0) -> None:
                           "running head node, e.g. 10.0.0.1:6379, or ray://HOST:10001)") from None
 
 
+class Stop:
+    """Stopping a run on SIGINT (Ctrl-C) or SIGTERM. `signum`: the signal that stopped the last run
+    (the exit code is 128 plus it). While `deferred`, a signal only marks the stop as pending and
+    the run stops at its next `check()`; a second signal stops it at once."""
+
+    signum: int = signal.SIGINT
+    deferred = False
+    pending = False
+
+    @classmethod
+    def on_signal(cls, signum: int, frame: Any) -> None:
+        cls.signum = signum
+        if cls.deferred and not cls.pending:
+            cls.pending = True
+            return
+        raise KeyboardInterrupt
+
+    @classmethod
+    def check(cls) -> None:
+        if cls.pending:
+            cls.pending = False
+            raise KeyboardInterrupt
+
+    @classmethod
+    @contextmanager
+    def deferring(cls) -> Iterator[None]:
+        """Signals wait for a check(): Ray Tune's loop calls it about ten times a second, and a
+        KeyboardInterrupt in the middle of Tune's code can leave a lock held (tensorboardX's, for
+        one, which then hung the process at exit)."""
+        cls.deferred = True
+        try:
+            yield
+        finally:
+            cls.deferred = False
+        cls.check()  # a signal that came after the last check
+
+
+@contextmanager
+def stopped_by_signals() -> Iterator[None]:
+    """SIGINT and SIGTERM stop a run as KeyboardInterrupt (Stop.signum says which); SIGINT is caught
+    even where the shell started the run ignoring it (a background job), as `kill -INT PID`
+    expects. Signals reach the main thread only: elsewhere nothing is installed."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    Stop.signum, Stop.deferred, Stop.pending = signal.SIGINT, False, False
+    previous = {signum: signal.signal(signum, Stop.on_signal) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 def run_serial(configs: list[dict[str, Any]], on_record: OnRecord, *, cache_dir: Path | None = None,
                time_limit_s: float | None = None, on_start: OnStart | None = None, **_: Any) -> None:
     for config in configs:
@@ -76,6 +132,8 @@ def run_ray(configs: list[dict[str, Any]], on_record: OnRecord, *, cache_dir: Pa
     # Ctrl-C raises KeyboardInterrupt in fit(): Tune's own handler would end the sweep as if it had
     # finished and suggest Tuner.restore, whose files this suite never reads
     os.environ["TUNE_DISABLE_SIGINT_HANDLER"] = "1"
+    # nor Tune's CSV, JSON and TensorBoard result files: the records are the results
+    os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"
     import ray
     from ray import tune
     from ray.tune.error import TuneError
@@ -112,6 +170,9 @@ def run_ray(configs: list[dict[str, Any]], on_record: OnRecord, *, cache_dir: Pa
     class StoreRecords(tune.Callback):
         error: Exception | None = None  # what on_record raised: Tune stops, and it is raised again below
 
+        def on_step_begin(self, iteration, trials, **info):
+            Stop.check()  # a Ctrl-C that came meanwhile stops the sweep here, between Tune's steps
+
         def on_trial_start(self, iteration, trials, trial, **info):
             if on_start:
                 on_start(trial.config["config"])
@@ -121,6 +182,8 @@ def run_ray(configs: list[dict[str, Any]], on_record: OnRecord, *, cache_dir: Pa
 
         def on_trial_error(self, iteration, trials, trial, **info):
             # run_trial turns every exception into a record; this is a worker that died under it
+            if Stop.pending:  # stopped by the Ctrl-C (it reaches Ray's processes too): it runs again on resume
+                return
             record = empty_record(trial.config["config"])
             record.update(status="failed", error=f"RayTrialError: the trial's worker died ({trial.error_file})",
                           created_at=now(), versions=versions())
@@ -148,7 +211,8 @@ def run_ray(configs: list[dict[str, Any]], on_record: OnRecord, *, cache_dir: Pa
                                   failure_config=tune.FailureConfig(max_failures=0)),
     )
     try:
-        tuner.fit()
+        with Stop.deferring():
+            tuner.fit()
     except BaseException as error:
         stop_trials(ray)
         if records.error is not None and isinstance(error, TuneError):

@@ -96,7 +96,7 @@ def cmd_list() -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from benchmark.backends import BACKENDS, RUNNERS, check_reachable
+    from benchmark.backends import BACKENDS, RUNNERS, Stop, check_reachable, stopped_by_signals
     from benchmark.config import expand, load_suite, parse_override, trial_id
 
     suite = load_suite(args.suite)
@@ -125,12 +125,12 @@ def cmd_run(args: argparse.Namespace) -> int:
                 if todo:
                     RUNNERS[args.backend](todo, progress.on_record, address=args.address,
                                           time_limit_s=args.time_limit, on_start=progress.on_start)
-        except KeyboardInterrupt as interrupt:
+        except KeyboardInterrupt:
             progress.close()
             finished = len(store.finished_ids() & set(ids))
             print(f"irlbench: interrupted: {finished} of {len(configs)} trial(s) finished; this run wrote "
                   f"{progress.written} record(s); run the same command again to resume", file=sys.stderr)
-            return 128 + getattr(interrupt, "signum", signal.SIGINT)
+            return 128 + Stop.signum
         except StoreError as error:
             progress.close()
             print(f"irlbench: error: {error}. The run stopped; {progress.written} record(s) of it are in the store. "
@@ -146,33 +146,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"{counts.get('failed', 0)} trial(s) failed, {counts.get('timeout', 0)} timed out; "
               "`irlbench export` shows their errors; running the same command again retries them", file=sys.stderr)
     return EXIT_TRIALS_FAILED if len(unfinished) else 0
-
-
-class Interrupted(KeyboardInterrupt):
-    """A run stopped by a signal other than SIGINT (the exit code is 128 + signum)."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-
-
-@contextlib.contextmanager
-def stopped_by_signals():
-    """SIGINT (Ctrl-C) and SIGTERM stop a run the same way: the records so far kept, a resume
-    hint, no traceback. SIGINT is caught even where the shell started the run ignoring it (a
-    background job), as `kill -INT PID` expects."""
-    def stop(signum, frame):
-        raise Interrupted(signum) if signum != signal.SIGINT else KeyboardInterrupt
-
-    if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
-        yield
-        return
-    previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
 
 
 class Progress:
@@ -314,9 +287,9 @@ def main(argv: list[str] | None = None) -> int:
         except ConfigError as error:
             print(f"irlbench: error: {error}", file=sys.stderr)
             return EXIT_BAD_INPUT
-        except KeyboardInterrupt as interrupt:  # outside a run's trials (building configs, reading, reporting)
+        except KeyboardInterrupt:  # outside a run's trials (building configs, reading, reporting)
             print("irlbench: interrupted", file=sys.stderr)
-            return 128 + getattr(interrupt, "signum", signal.SIGINT)
+            return 128 + signal.SIGINT
 
 
 def show_warning(message, category, filename, lineno, file=None, line=None) -> None:

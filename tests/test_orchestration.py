@@ -136,23 +136,28 @@ def lingering(started: dict[int, int]) -> list[int]:
     return [pid for pid, start in started.items() if pid in table and table[pid][1] == start and table[pid][2] != "Z"]
 
 
-@pytest.mark.parametrize("backend, target", [("serial", "driver"), ("ray", "driver"), ("ray", "process group")])
-def test_an_interrupted_run_exits_130_says_how_to_resume_and_loses_nothing(tmp_path, backend, target):
-    """Ctrl-C (SIGINT to the process group, as a terminal sends it) or `kill -INT PID`."""
+@pytest.mark.parametrize("backend, target, signum", [("serial", "driver", signal.SIGINT), ("ray", "driver", signal.SIGINT),
+                                                     ("ray", "process group", signal.SIGINT),
+                                                     ("ray", "driver", signal.SIGTERM)])
+def test_an_interrupted_run_exits_128_plus_the_signal_says_how_to_resume_and_loses_nothing(tmp_path, backend, target,
+                                                                                          signum):
+    """Ctrl-C (SIGINT to the process group, as a terminal sends it), `kill -INT PID` or `kill PID`
+    (SIGTERM, which Ray's own driver handler would turn into exit 15)."""
     store = str(tmp_path / "store")
     driver = start_sweep(store, backend, tmp_path, records=3)
     started = started_by(driver.pid)
     if target == "driver":
-        driver.send_signal(signal.SIGINT)
+        driver.send_signal(signum)
     else:
-        os.killpg(driver.pid, signal.SIGINT)
+        os.killpg(driver.pid, signum)
     tick = time.perf_counter()
     _, err = driver.communicate(timeout=60)
     seconds = time.perf_counter() - tick
     written = lines(store)  # a trial whose worker the interrupt stopped may leave a failed record
     finished = sum(r["status"] in ("ok", "n/a") for r in written)
-    print(f"{backend}, SIGINT to the {target}: exit {driver.returncode} after {seconds:.1f} s, {len(written)} records")
-    assert driver.returncode == 130, err[-2000:]
+    print(f"{backend}, {signal.Signals(signum).name} to the {target}: exit {driver.returncode} after {seconds:.1f} s, "
+          f"{len(written)} records")
+    assert driver.returncode == 128 + signum, err[-2000:]
     assert f"interrupted: {finished} of 12 trial(s) finished; this run wrote {len(written)} record(s); run the " \
            "same command again to resume" in err
     for noise in ("Traceback", "Tuner.restore", "Failed to fetch metrics", "KeyboardInterrupt"):
