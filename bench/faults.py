@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmark.reaper import descendants, process_table  # noqa: E402
+from benchmark.reaper import descendants, process_table, still_running  # noqa: E402
 
 SLOW = ["--set", "method.solver=adam", "--set", "method.reward_steps=2000"]  # about 1 s a trial
 
@@ -135,8 +135,7 @@ def interrupted(lab: Lab, backend: str, target: str, signum: int = signal.SIGINT
     seconds = time.monotonic() - tick
     at_stop = len(ids(store))
     time.sleep(2)
-    table = process_table()
-    left = [pid for pid, start in started.items() if pid in table and table[pid][1] == start and table[pid][2] != "Z"]
+    left = still_running(started)
     quiet = "Traceback" not in err and "Tuner.restore" not in err and "Failed to fetch" not in err
     hint = "run the same command again to resume" in err
     resumed = lab.irlbench(*argv, "--no-progress", store=store)
@@ -327,8 +326,7 @@ def kill_9(lab: Lab) -> Outcome:
     driver.send_signal(signal.SIGKILL)
     driver.communicate()
     time.sleep(5)
-    table = process_table()
-    left = [pid for pid, start in started.items() if pid in table and table[pid][1] == start and table[pid][2] != "Z"]
+    left = still_running(started)
     resumed = lab.irlbench(*argv, "--no-progress", store=store)
     return counted("10d. kill -9 of the Ray driver, then resumed", store, 20, [-9, resumed.returncode], [-9, 0],
                    f"{len(started)} processes it started, {len(left)} still running 5 s later", not left)

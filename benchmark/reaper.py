@@ -52,6 +52,12 @@ def descendants(root: int, table: dict[int, tuple[int, int, str]]) -> dict[int, 
     return found
 
 
+def still_running(seen: dict[int, int]) -> list[int]:
+    """The processes of `seen` ({pid: start time}) that are still the same, living processes."""
+    table = process_table()
+    return [pid for pid, start in seen.items() if pid in table and table[pid][1] == start and table[pid][2] != "Z"]
+
+
 def watch(driver: int) -> None:
     table = process_table()
     if driver not in table:
@@ -65,13 +71,11 @@ def watch(driver: int) -> None:
         seen.pop(os.getpid(), None)
         time.sleep(INTERVAL_S)
         table = process_table()
-    table = process_table()
-    for pid, start in seen.items():
-        if pid in table and table[pid][1] == start:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
+    for pid in still_running(seen):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
 
 
 def start_for_this_process() -> None:

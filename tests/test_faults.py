@@ -15,7 +15,6 @@ import pandas as pd
 import pytest
 
 from benchmark import store as store_module
-from benchmark.cli import main
 from benchmark.config import expand, load_suite
 from benchmark.pipeline import observe_learner, section_config
 from benchmark.store import ResultsStore, artifact_matrix, artifact_values, has_artifact

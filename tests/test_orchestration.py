@@ -130,10 +130,9 @@ def started_by(pid: int) -> dict[int, int]:
 
 def lingering(started: dict[int, int]) -> list[int]:
     """The processes of `started` ({pid: start time}) still running (zombies are gone)."""
-    from benchmark.reaper import process_table
+    from benchmark.reaper import still_running
 
-    table = process_table()
-    return [pid for pid, start in started.items() if pid in table and table[pid][1] == start and table[pid][2] != "Z"]
+    return still_running(started)
 
 
 @pytest.mark.parametrize("backend, target, signum", [("serial", "driver", signal.SIGINT), ("ray", "driver", signal.SIGINT),
