@@ -1,8 +1,9 @@
 """Trial configs: suites (hyperparameters as data) expanded and resolved into typed configs.
 
 A resolved trial config is a plain dict with every field filled in; its hash is the trial id.
-Precedence: config class defaults < the method's profile budget overrides < suite defaults
-< suite cell < the suite's search point < command-line --set overrides.
+Precedence: config class defaults < the config's profile budget overrides (a method's, a task's or
+a learner's `profiles`) < suite defaults < suite cell < the cell's `profiles.PROFILE` table < the
+suite's search point < command-line --set overrides.
 
 Search spaces. A suite may sweep config keys in a `[search]` table, one spec per dotted key:
 
@@ -37,36 +38,19 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from envs.config_fields import Range, bounded, check_config, check_fields, one_of, rule
-from envs.learners import LEARNERS
-from envs.tasks import TASKS
+from envs.config_fields import Range, check_fields, rule
+from envs.protocol import ProtocolConfig
+from envs.registry import LEARNERS, TASKS, TRACK_OF_TASK, all_learners
+from benchmark.references import REFERENCES
 from benchmark.suite_files import PROFILES, SUITES_DIR, ConfigError, suite_names  # noqa: F401 (re-exported)
 from methods.registry import METHODS
 
 
-@dataclass(frozen=True)
-class ProtocolConfig:
-    """How the observer sees the learner.
-
-    observation: "trajectories" (one sampled stream per policy) or "policies" (the exact
-    policies, LfL Table 1). pairs_per_batch: state-action pairs per observed policy.
-    grant_dynamics: whether the observer is given the true transition model.
-    """
-
-    name: ClassVar[str] = "learner_sequence"
-    observation: str = one_of("trajectories", "trajectories", "policies")
-    pairs_per_batch: int = bounded(1000, ge=1)
-    grant_dynamics: bool = False
-
-    def __post_init__(self) -> None:
-        check_config(self, "protocol")
-
-
 SECTIONS: dict[str, dict[str, type]] = {
     "task": {name: cls for name, (cls, _) in TASKS.items()},
-    "learner": dict(LEARNERS),
+    "learner": all_learners(),  # for listings; a trial's learner comes from its task's track (section_registry)
     "protocol": {ProtocolConfig.name: ProtocolConfig},
-    "method": {name: m.Config for name, m in METHODS.items()},
+    "method": {**{name: m.Config for name, m in METHODS.items()}, **REFERENCES},
 }
 DEFAULT_NAMES = {"protocol": ProtocolConfig.name}
 
@@ -326,20 +310,39 @@ def _coerce(key: str, value: Any, field: dataclasses.Field) -> Any:
     raise ConfigError(f"malformed value for {key}: expected {kind.__name__}, got {value!r}")
 
 
-def _build(section: str, values: dict[str, Any], profile: str) -> dict[str, Any]:
-    registry = SECTIONS[section]
+def section_registry(section: str, track: str | None = None) -> dict[str, type]:
+    """Config classes by name of one section; learners are those of the task's track."""
+    if section == "learner" and track is not None:
+        return LEARNERS[track]
+    return SECTIONS[section]
+
+
+def track_of(config: dict[str, Any]) -> str | None:
+    """The track of a (resolved or partial) trial config's task, None if it names no known task."""
+    return TRACK_OF_TASK.get(config.get("task", {}).get("name"))
+
+
+def profile_overrides(section: str, name: str, cls: type, profile: str) -> dict[str, Any]:
+    """A profile's budget overrides of one config: a method's (its `profiles`) or a task's or
+    learner's config class's own `profiles`."""
+    if section == "method":
+        return dict(getattr(METHODS.get(name), "profiles", {}).get(profile, {}))
+    return dict(getattr(cls, "profiles", {}).get(profile, {}))
+
+
+def _build(section: str, values: dict[str, Any], profile: str, track: str | None = None) -> dict[str, Any]:
+    registry = section_registry(section, track)
     name = values.get("name", DEFAULT_NAMES.get(section))
     if name is None:
         raise ConfigError(f"no {section} named: set {section}.name in the suite or with --set "
                           f"(valid: {', '.join(sorted(registry))})")
     if name not in registry:
-        raise ConfigError(f"unknown {section} {name!r} (valid: {', '.join(sorted(registry))})")
+        where = f" for a {track} task" if section == "learner" and track else ""
+        raise ConfigError(f"unknown {section} {name!r}{where} (valid: {', '.join(sorted(registry))})")
     cls = registry[name]
     fields = {f.name: f for f in dataclasses.fields(cls)}
     defaults = {key: f.default for key, f in fields.items()}
-    merged: dict[str, Any] = {}
-    if section == "method":
-        merged.update(METHODS[name].profiles.get(profile, {}))
+    merged: dict[str, Any] = profile_overrides(section, name, cls, profile)
     merged.update({k: v for k, v in values.items() if k != "name"})
     for key in merged:
         if key not in defaults:
@@ -359,6 +362,7 @@ def resolve(cell: dict[str, Any], *, suite: str, seed: int, profile: str,
     """One fully resolved trial config (a JSON-able dict)."""
     if profile not in PROFILES:
         raise ConfigError(f"unknown profile {profile!r} (valid: {', '.join(PROFILES)})")
+    cell = with_profile(cell, profile)
     values = {section: dict(cell.get(section, {})) for section in SECTIONS}
     for key, value in overrides:
         section = key.split(".", 1)[0]
@@ -372,13 +376,27 @@ def resolve(cell: dict[str, Any], *, suite: str, seed: int, profile: str,
         if not isinstance(name, str):
             raise ConfigError(f"malformed value for {section}.name: expected a name, got {name!r}")
         if name != values[section].get("name", DEFAULT_NAMES.get(section)):
-            keys = {f.name for f in dataclasses.fields(SECTIONS[section][name])} if name in SECTIONS[section] else ()
+            registry = section_registry(section, track_of({"task": values["task"]}))
+            keys = {f.name for f in dataclasses.fields(registry[name])} if name in registry else ()
             values[section] = {k: v for k, v in values[section].items() if k in keys}
     for key, value in overrides:
         section, field = key.split(".", 1)
         values[section][field] = value
-    resolved = {section: _build(section, values[section], profile) for section in SECTIONS}
+    resolved = {"task": _build("task", values["task"], profile)}
+    track = TRACK_OF_TASK[resolved["task"]["name"]]
+    resolved.update({section: _build(section, values[section], profile, track) for section in SECTIONS if section != "task"})
     return {"suite": suite, "label": cell.get("label", ""), "seed": seed, "profile": profile, **resolved}
+
+
+def with_profile(cell: dict[str, Any], profile: str) -> dict[str, Any]:
+    """A cell with its `profiles.PROFILE` table merged in: a suite file scales a cell's values per
+    profile (e.g. the MuJoCo learners' observed windows), beside the paper's values it states."""
+    profiles = cell.get("profiles", {})
+    if not isinstance(profiles, dict) or any(name not in PROFILES or not isinstance(v, dict)
+                                             for name, v in profiles.items()):
+        raise ConfigError(f"a suite cell's profiles must be tables named after profiles ({', '.join(PROFILES)}), "
+                          f"got {profiles!r}")
+    return deep_merge({k: v for k, v in cell.items() if k != "profiles"}, profiles.get(profile, {}))
 
 
 def deep_merge(base: dict, extra: dict) -> dict:
@@ -399,7 +417,7 @@ def expand(suite: Suite, *, seeds: int, profile: str, overrides: list[tuple[str,
         raise ConfigError(f"--set {', '.join(fixed)}: the suite {suite.name!r} sweeps this key; "
                           f"every search point would be the same trial")
     points = search_points(suite.search, samples=suite.samples, seed=suite.search_seed)
-    bases = [resolve(with_point(deep_merge(suite.defaults, cell), point), suite=suite.name, seed=0, profile=profile,
+    bases = [resolve(with_point(with_profile(deep_merge(suite.defaults, cell), profile), point), suite=suite.name, seed=0, profile=profile,
                      overrides=overrides)
              for cell in suite.cells for point in points]
     for key in suite.search:

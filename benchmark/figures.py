@@ -8,6 +8,11 @@
   recovered reward (LfL paper, Fig. 4);
 - reward_heatmaps: the true reward and recovered ones on the grid (LfL paper, Fig. 3).
 
+Everything drawn comes from the records: the observation source (normalization) from their
+`source`, the learners' order from the store's, the true reward and the grid from the tabular
+records' artifacts (`true_reward`, `grid_shape`). Reference rows (report.REFERENCE_ROWS) are drawn
+after the methods, in grey, dashed where lines, and left out of the method comparisons.
+
 jobs_for_layout lists the figures a suite's layout shows as FigureJobs, which the report runs in
 forked processes (benchmark/forked.py); render turns a drawn figure into its PNG and PDF bytes.
 """
@@ -33,13 +38,15 @@ from matplotlib.transforms import Bbox  # noqa: E402
 
 from benchmark import stats  # noqa: E402
 from benchmark.normalization import expert_normalized, lfl_normalized  # noqa: E402
-from benchmark.report import (NORMALIZATION_TEXT, NORMALIZED, aggregate_intervals, aggregate_statistic,  # noqa: E402
-                              learner_order, run_matrix, values_of)
+from benchmark.report import (NORMALIZATION_TEXT, NORMALIZED, REFERENCE_ROWS, aggregate_intervals,  # noqa: E402
+                              aggregate_statistic, is_reference, learner_order, learner_sources, methods_first,
+                              row_label, run_matrix, values_of, with_sources)
 from benchmark.store import artifact_matrix, artifact_values, has_artifact  # noqa: E402
 from benchmark.tables import Figure  # noqa: E402
 
 STYLE = {"style": "whitegrid", "context": "paper"}
 LEARNER_COLOUR, OBSERVER_PALETTE = "#c0392b", "tab10"
+REFERENCE_COLOURS = {"oracle": "0.2", "bc": "0.55"}
 
 
 def styled(width: float, height: float, nrows: int = 1, ncols: int = 1, **kwargs):
@@ -51,7 +58,10 @@ def styled(width: float, height: float, nrows: int = 1, ncols: int = 1, **kwargs
 
 
 def palette(names: list[str]) -> dict[str, tuple]:
-    return dict(zip(names, sns.color_palette(OBSERVER_PALETTE, len(names))))
+    """A colour per method; reference rows grey, the methods' colours as if they were not there."""
+    methods = [n for n in names if n not in REFERENCE_ROWS]
+    colours = dict(zip(methods, sns.color_palette(OBSERVER_PALETTE, len(methods))))
+    return {n: colours[n] if n in colours else REFERENCE_COLOURS.get(n, "0.4") for n in names}
 
 
 PNG_DPI = 130
@@ -92,17 +102,21 @@ def rendered(name: str, caption: str, figure: MplFigure) -> Figure:
 # ----- inputs -----------------------------------------------------------------------------------
 
 def method_scores(df: pd.DataFrame, tasks: list[str]) -> dict[str, np.ndarray]:
-    """method -> (runs, tasks) values, runs aligned by seed, seeds without every task dropped."""
+    """method -> (runs, tasks) values, runs aligned by seed, seeds without every task dropped;
+    the methods sorted, then the reference rows."""
     if not tasks:
         return {}
-    matrices = {method: run_matrix(part, tasks) for method, part in df.groupby("method", sort=True)}
+    parts = dict(tuple(df.groupby("method", sort=True)))
+    matrices = {method: run_matrix(parts[method], tasks) for method in methods_first(parts)}
     return {method: scores for method, scores in matrices.items() if len(scores)}
 
 
 def common_tasks(df: pd.DataFrame, order: list[str]) -> list[str]:
-    """Observation sources on which every method has values (cross-method statistics need them)."""
-    have = df.dropna(subset=["value"]).groupby("learner").method.nunique()
-    n_methods = df.method.nunique()
+    """Observation sources on which every method has values (cross-method statistics need them);
+    reference rows are not methods here (one the oracle cannot fill still compares the methods)."""
+    methods = df[~is_reference(df.method)] if not is_reference(df.method).all() else df
+    have = methods.dropna(subset=["value"]).groupby("learner").method.nunique()
+    n_methods = methods.method.nunique()
     return [t for t in order if have.get(t, 0) == n_methods]
 
 
@@ -112,7 +126,7 @@ def score_intervals(df: pd.DataFrame, tasks: list[str], options, xlabel: str) ->
     """One panel per observation source and one for the aggregate: each method's point estimate
     (mean or IQM) with its 95% bootstrap interval (the aggregate's are the leaderboard table's)."""
     statistic = aggregate_statistic(options.aggregate)
-    methods = sorted(df.method.unique())
+    methods = methods_first(df.method)
     colours = palette(methods)
     panels = tasks + ["aggregate"]
     rng = options.rng()
@@ -135,7 +149,7 @@ def score_intervals(df: pd.DataFrame, tasks: list[str], options, xlabel: str) ->
         ax.axvline(1.0, color="0.3", linestyle=":", linewidth=1)
         ax.set_title(panel, fontweight="bold" if panel == "aggregate" else "normal")
         ax.set_xlabel(xlabel)
-        ax.set_yticks(range(len(methods)), methods)
+        ax.set_yticks(range(len(methods)), [row_label(m) for m in methods])
         ax.set_ylim(len(methods) - 0.5, -0.5)
     for ax in axes.ravel()[len(panels):]:
         ax.set_visible(False)
@@ -144,7 +158,9 @@ def score_intervals(df: pd.DataFrame, tasks: list[str], options, xlabel: str) ->
 
 
 def improvement_matrix(df: pd.DataFrame, tasks: list[str]) -> MplFigure | None:
-    """P(X > Y) + P(X = Y) / 2, averaged over the observation sources every method has (rliable)."""
+    """P(X > Y) + P(X = Y) / 2, averaged over the observation sources every method has (rliable);
+    between methods only, not the reference rows."""
+    df = df[~is_reference(df.method)]
     scores = method_scores(df, common_tasks(df, tasks))
     methods = [m for m, x in scores.items() if x.shape[1] > 0]
     if len(methods) < 2:
@@ -178,8 +194,11 @@ def performance_profiles(df: pd.DataFrame, tasks: list[str], options, xlabel: st
     bands = stats.performance_profile_intervals(scores, taus, reps=options.bootstrap_reps, rng=options.rng())
     for method, ci in bands.items():
         ax.fill_between(taus, ci.lower, ci.upper, color=colours[method], alpha=0.18, linewidth=0)
-        curves.append(pd.DataFrame({"tau": taus, "fraction": ci.point, "method": method}))
-    sns.lineplot(pd.concat(curves), x="tau", y="fraction", hue="method", palette=colours, ax=ax, errorbar=None)
+        curves.append(pd.DataFrame({"tau": taus, "fraction": ci.point, "method": row_label(method)}))
+    labelled = {row_label(m): c for m, c in colours.items()}
+    dashes = {row_label(m): (4, 2) if m in REFERENCE_ROWS else "" for m in colours}
+    sns.lineplot(pd.concat(curves), x="tau", y="fraction", hue="method", palette=labelled, ax=ax, errorbar=None,
+                 **({"style": "method", "dashes": dashes} if set(colours) & set(REFERENCE_ROWS) else {}))
     ax.axvline(1.0, color="0.3", linestyle=":", linewidth=1)
     ax.set_xlabel(f"tau ({xlabel})")
     ax.set_ylabel("fraction of runs with score > tau")
@@ -205,7 +224,8 @@ def learning_curves(df: pd.DataFrame, learners: list[str], normalization: str) -
     learners = [l for l in learners if l in present]
     if not learners:
         return None
-    methods = sorted(df.method.unique())
+    source_of = learner_sources(df)
+    methods = methods_first(df.method)
     colours = palette(methods)
     ncols = min(3, len(learners))
     nrows = -(-len(learners) // ncols)
@@ -217,8 +237,8 @@ def learning_curves(df: pd.DataFrame, learners: list[str], normalization: str) -
         ax.set_visible(False)
     for ax, learner in zip(axes.ravel(), learners):
         part = df[df.learner == learner]
-        convention = "expert" if (normalization == "expert" or (normalization == "protocol" and learner == "expert")) \
-            else "lfl"
+        convention = "expert" if (normalization == "expert"
+                                  or (normalization == "protocol" and source_of[learner] == "expert")) else "lfl"
         seeds = part.drop_duplicates("seed")
         own = normalized_curve(artifact_matrix(seeds.artifacts, "learner_curve"), seeds, convention)
         k = own.shape[1] - 1
@@ -228,7 +248,8 @@ def learning_curves(df: pd.DataFrame, learners: list[str], normalization: str) -
             if at is None:
                 continue
             curve = normalized_curve(observer[at], df.iloc[at], convention)
-            band(ax, k + np.arange(curve.shape[1]), curve, colours[method], f"observer: {method}")
+            band(ax, k + np.arange(curve.shape[1]), curve, colours[method], f"observer: {row_label(method)}",
+                 linestyle="--" if method in REFERENCE_ROWS else "-")
         ax.axvline(k, color="0.5", linestyle=":", linewidth=1)
         ax.set_title(learner)
         ax.set_xlabel("observed improvement, then observer step")
@@ -240,10 +261,10 @@ def learning_curves(df: pd.DataFrame, learners: list[str], normalization: str) -
     return fig
 
 
-def band(ax, x: np.ndarray, curves: np.ndarray, colour, label: str) -> None:
+def band(ax, x: np.ndarray, curves: np.ndarray, colour, label: str, linestyle: str = "-") -> None:
     """Mean curve with a +-1 std band over trials."""
     mean, std = np.nanmean(curves, axis=0), np.nanstd(curves, axis=0)
-    ax.plot(x, mean, color=colour, label=label, linewidth=1.6)
+    ax.plot(x, mean, color=colour, label=label, linewidth=1.6, linestyle=linestyle)
     ax.fill_between(x, mean - std, mean + std, color=colour, alpha=0.15, linewidth=0)
 
 
@@ -277,30 +298,46 @@ def reward_heatmaps(panels: list[tuple[str, np.ndarray]], grid_shape: tuple[int,
     return fig
 
 
-def true_reward(config_json: str):
-    """(reward table, grid shape) of a record's task, rebuilt from its resolved config."""
-    from envs.tasks import TASKS
+def heatmap_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """The records a reward heatmap draws: those with a recovered reward and the true reward and
+    grid shape beside it (tabular records; see recorded_truth), not the reference rows' (the
+    oracle's reward is the true one, behavioural cloning has none)."""
+    if "artifacts" not in df or df.empty:
+        return df.iloc[:0]
+    keep = ~is_reference(df.method)
+    for key in ("reward", "true_reward", "grid_shape"):
+        keep &= np.asarray(has_artifact(df.artifacts, key), dtype=bool)
+    return df[keep]
 
-    values = dict(json.loads(config_json)["task"])
-    config_class, build = TASKS[values.pop("name")]
-    task = build(config_class(**values))
-    return task.mdp.reward, task.grid_shape
+
+def recorded_truth(df: pd.DataFrame) -> tuple[np.ndarray, tuple[int, int]] | None:
+    """(the true reward table, the grid's (width, height)) that the first record carries in its
+    artifacts `true_reward` and `grid_shape`; None where the records carry none, or a table that
+    does not fit the grid (state index x * height + y)."""
+    if "artifacts" not in df or df.empty:
+        return None
+    first = df.artifacts.iloc[:1]
+    truth, shape = artifact_values(first, "true_reward")[0], artifact_values(first, "grid_shape")[0]
+    if truth is None or not isinstance(shape, list) or len(shape) != 2:
+        return None
+    truth, grid_shape = np.asarray(truth, dtype=float), (int(shape[0]), int(shape[1]))
+    if truth.ndim not in (1, 2) or truth.shape[0] != grid_shape[0] * grid_shape[1]:
+        return None
+    return truth, grid_shape
 
 
 def heatmap_panels(df: pd.DataFrame, by: str) -> tuple[list[tuple[str, np.ndarray]], tuple[int, int]] | None:
-    """The true reward, then one recovered reward per value of `by` (method or label): the lowest
-    seed's, on the first observation source in the suite's order."""
-    if "artifacts" not in df:
+    """The true reward (from the records, see recorded_truth), then one recovered reward per value
+    of `by` (method or label): the lowest seed's, on the first observation source in the suite's
+    order. None where the records carry no true reward or grid."""
+    df = heatmap_rows(df)
+    found = recorded_truth(df)
+    if found is None:
         return None
-    df = df[has_artifact(df.artifacts, "reward")]
-    if df.empty:
-        return None
+    truth, grid_shape = found
     seed = df.seed.min()
     firsts = df[df.seed == seed].groupby(by, sort=False).head(1)
     rewards = zip(firsts[by], artifact_values(firsts.artifacts, "reward"))
-    truth, grid_shape = true_reward(df.config.iloc[0])
-    if grid_shape is None:
-        return None
     return [("true reward", truth)] + [(f"{name} (seed {seed})", np.array(reward)) for name, reward in rewards], \
         grid_shape
 
@@ -324,7 +361,8 @@ def jobs_for_layout(layout: str, df: pd.DataFrame, options, prefix: str) -> list
     """The figures of one section (finished trials only), not yet drawn."""
     name = lambda kind: f"{prefix}-{kind}"
     jobs: list[FigureJob] = []
-    learners = learner_order(df.learner.unique())
+    df = with_sources(df)
+    learners = learner_order(df.learner)
     if layout in ("leaderboard", ""):
         metric = options.metric
         part = df.assign(value=values_of(df, metric, options.normalization))
@@ -355,9 +393,10 @@ def jobs_for_layout(layout: str, df: pd.DataFrame, options, prefix: str) -> list
         else:
             by, what = "method", f"each method's recovered reward from the {learners[0]} learner"
             rewards = df[df.learner == learners[0]]
-        jobs.append(FigureJob(name("rewards"), f"True reward and {what}; per-state reward (mean over actions), "
-                              "each panel on its own colour scale, its values written in the cells.",
-                              lambda: reward_figure(rewards, by)))
+        if not heatmap_rows(rewards).empty:  # records that carry a true reward and grid (tabular tasks)
+            jobs.append(FigureJob(name("rewards"), f"True reward and {what}; per-state reward (mean over actions), "
+                                  "each panel on its own colour scale, its values written in the cells.",
+                                  lambda: reward_figure(rewards, by)))
     return jobs
 
 

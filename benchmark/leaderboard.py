@@ -4,7 +4,8 @@ page() turns the report's Sections (benchmark/tables.py) into a static HTML5 doc
 CSS and JS only and every figure embedded as a base64 PNG, so the file can be mailed, archived or
 served as is, with no network. The page has a table of contents, a suite filter (hides sections),
 a protocol filter (hides the columns of the other observation protocol), sortable tables and each
-row's resolved config behind a <details>. Only the standard library is used.
+row's resolved config behind a <details>. Reference rows (the oracle, behavioural cloning) are set
+apart under a rule, muted, and stay below the methods when a table is sorted. Only the standard library is used.
 """
 
 from __future__ import annotations
@@ -74,6 +75,8 @@ tbody tr:hover td { background: var(--wash); }
 td.best .value { font-weight: 700; }
 td .extra { display: block; color: var(--muted); font-size: 11px; line-height: 1.3; }
 td.na .value { color: var(--faint); }
+tbody tr.reference td { color: var(--muted); font-style: italic; }
+tbody tr:not(.reference) + tr.reference td { border-top: 1px solid var(--rule); }
 td details { margin-top: 2px; font-size: 12px; }
 td details summary { color: var(--muted); cursor: pointer; list-style-position: inside; }
 td details summary:hover { color: var(--accent); }
@@ -115,6 +118,8 @@ JS = """
     var ascending = th.getAttribute("aria-sort") !== "ascending";
     var numeric = rows.some(function (r) { return sortKey(r.cells[index]) !== null; });
     var sign = ascending ? 1 : -1;
+    var references = rows.filter(function (r) { return r.classList.contains("reference"); });
+    rows = rows.filter(function (r) { return !r.classList.contains("reference"); });  // sorted: the methods
     rows.sort(function (a, b) {
       if (numeric) {
         var x = sortKey(a.cells[index]), y = sortKey(b.cells[index]);
@@ -124,7 +129,7 @@ JS = """
       return sign * sortText(a.cells[index]).localeCompare(sortText(b.cells[index]), undefined,
                                                             {numeric: true, sensitivity: "base"});
     });
-    rows.forEach(function (r) { body.appendChild(r); });
+    rows.concat(references).forEach(function (r) { body.appendChild(r); });  // reference rows stay last
     Array.prototype.forEach.call(th.parentNode.children, function (h) { h.removeAttribute("aria-sort"); });
     th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
   }
@@ -210,7 +215,8 @@ def table_html(table: Table, anchor: str) -> str:
     for i, row in enumerate(table.rows):
         config = table.row_configs[i] if table.row_configs else ""
         cells = "".join(cell_html(c, column_protocol(table, j), config if j == 0 else "") for j, c in enumerate(row))
-        rows.append(f"<tr>{cells}</tr>")
+        kind = table.row_kind(i)
+        rows.append(f'<tr class="{attr(kind)}">{cells}</tr>' if kind else f"<tr>{cells}</tr>")
     notes = "".join(f"<li>{escape(n)}</li>" for n in table.notes)
     return (f'<div class="block" id="{attr(anchor)}"><h3>{escape(table.title)}</h3>'
             f'<div class="table-wrap"><table class="sortable"><thead><tr>{head}</tr></thead>'

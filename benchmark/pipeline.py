@@ -23,29 +23,26 @@ from typing import Any
 
 import numpy as np
 
-from benchmark.config import SECTIONS, ProtocolConfig, trial_id
-from benchmark.normalization import expert_normalized, lfl_normalized
-from benchmark.reward_distance import epic_distance
+from benchmark.config import section_registry, track_of, trial_id
+from benchmark.observers import NO_REWARD, TRUE_REWARD, observe
+from benchmark.references import REFERENCES
 from envs.datasets import CacheWarning, ObservationDataset, ReferenceScores, load_or_generate
-from envs.learners import run_learner
-from envs.tabular import soft_optimal_policy, soft_policy_improvement, soft_score, uniform_policy
-from envs.tasks import TabularTask, build_task
-from methods.base import FitResult, NotApplicable, TaskInfo
+from envs.registry import build_task, learner_source
+from envs.task import Task
+from methods.base import NotApplicable
 from methods.registry import METHODS
 
-SEED_STREAMS = {"dataset": 0, "method": 1}
-# Undefined, not failed: normalization when the learner did not change, EPIC for a pure-shaping reward.
+SEED_STREAMS = {"dataset": 0, "method": 1, "observer": 2}
+# Undefined, not failed: normalization when the learner did not change, EPIC for a pure-shaping reward
+# (or for no reward: the bc reference row).
 NAN_ALLOWED = {"normalized_score", "epic_distance"}
-# The observer's learning curve: soft policy improvement steps on the recovered reward (Newton's
-# method on the soft Bellman equation, so 10 steps reach the fixed point on these grids).
-OBSERVER_STEPS = 10
-SIGNIFICANT_DIGITS = 6  # curves and reward tables in records are for figures, not for metrics
+REFERENCE_REWARDS = {"oracle": TRUE_REWARD, "bc": NO_REWARD}
 
 
 def section_config(config: dict[str, Any], section: str):
     """The typed config object of one section of a resolved trial config."""
     values = dict(config[section])
-    cls = SECTIONS[section][values.pop("name")]
+    cls = section_registry(section, track_of(config))[values.pop("name")]
     return cls(**values)
 
 
@@ -54,98 +51,17 @@ def stream_seed(seed: int, stream: str) -> np.random.SeedSequence:
     return np.random.SeedSequence(entropy=seed, spawn_key=(SEED_STREAMS[stream],))
 
 
-def observe_learner(config: dict[str, Any], task: TabularTask,
+def int_stream_seed(seed: int, stream: str) -> int:
+    return int(stream_seed(seed, stream).generate_state(1)[0])
+
+
+def observe_learner(config: dict[str, Any], task: Task,
                     cache_dir: Path | None = None) -> tuple[ObservationDataset, ReferenceScores]:
     """The observer's dataset for (task, learner, protocol, seed, profile), cached by content."""
     spec = {key: config[key] for key in ("task", "learner", "protocol", "seed", "profile")}
-    protocol: ProtocolConfig = section_config(config, "protocol")
-
-    def generate() -> tuple[ObservationDataset, ReferenceScores]:
-        rng = np.random.default_rng(stream_seed(config["seed"], "dataset"))
-        policies, dataset = run_learner(task.mdp, task.alpha, section_config(config, "learner"),
-                                        observation=protocol.observation,
-                                        pairs_per_batch=protocol.pairs_per_batch, rng=rng)
-        mdp, alpha = task.mdp, task.alpha
-        reference = ReferenceScores(
-            learner=np.array([soft_score(mdp, p, alpha) for p in policies]),
-            optimal=soft_score(mdp, soft_optimal_policy(mdp, alpha), alpha),
-            random=soft_score(mdp, uniform_policy(mdp.n_states, mdp.n_actions), alpha),
-        )
-        return dataset, reference
-
-    return load_or_generate(spec, generate, cache_dir)
-
-
-def task_info(task: TabularTask, protocol: ProtocolConfig) -> TaskInfo:
-    mdp = task.mdp
-    return TaskInfo(name=task.name, gamma=mdp.gamma, alpha=task.alpha, n_states=mdp.n_states,
-                    n_actions=mdp.n_actions, transitions=mdp.transitions if protocol.grant_dynamics else None,
-                    features=mdp.features, start=mdp.start)
-
-
-def evaluate(task: TabularTask, fit: FitResult, reference: ReferenceScores) -> dict[str, float]:
-    """Tabular observer: the exact soft-optimal policy for the recovered reward under the true
-    dynamics and the task's alpha, scored with the true reward."""
-    mdp, alpha = task.mdp, task.alpha
-    observer = soft_optimal_policy(mdp, alpha, fit.reward.table)
-    score = soft_score(mdp, observer, alpha)
-    first, last = float(reference.learner[0]), float(reference.learner[-1])
-    metrics = {
-        "score": score,
-        "regret": reference.optimal - score,
-        "learner_first_score": first,
-        "learner_last_score": last,
-        "optimal_score": reference.optimal,
-        "random_score": reference.random,
-        "normalized_score": float(lfl_normalized(score, first, last)),
-        "normalized_score_expert": float(expert_normalized(score, reference.random, reference.optimal)),
-    }
-    metrics["epic_distance"] = epic_distance(fit.reward.table, mdp.reward, mdp.transitions, mdp.gamma)
-    if fit.policy is not None:
-        metrics["method_policy_score"] = soft_score(mdp, fit.policy, alpha)
-    return metrics
-
-
-def behaviour_clone(dataset: ObservationDataset, n_states: int, n_actions: int) -> np.ndarray:
-    """(S, A) the observer's starting policy: the last observed policy when policies are observed
-    exactly, else the maximum-likelihood clone of the last batch (uniform in unvisited states)."""
-    if dataset.policies is not None:
-        return np.asarray(dataset.policies[-1], dtype=float)
-    batch = dataset.batches[-1]
-    counts = np.zeros((n_states, n_actions))
-    np.add.at(counts, (batch.observations, batch.actions), 1.0)
-    visits = counts.sum(axis=1, keepdims=True)
-    return np.where(visits > 0, counts / np.maximum(visits, 1.0), 1.0 / n_actions)
-
-
-def observer_curve(task: TabularTask, reward: np.ndarray, start: np.ndarray,
-                   steps: int = OBSERVER_STEPS) -> list[float]:
-    """True-reward scores of the observer as it learns on the recovered reward, like LfL's Fig. 4:
-    it starts from the clone of the learner's last observed behaviour and takes `steps` soft
-    policy improvement steps on the recovered reward (their limit is the evaluated observer)."""
-    mdp, alpha = task.mdp, task.alpha
-    policy, scores = start, [soft_score(mdp, start, alpha)]
-    for _ in range(steps):
-        policy = soft_policy_improvement(mdp, policy, alpha, reward)
-        scores.append(soft_score(mdp, policy, alpha))
-    return scores
-
-
-def rounded(values) -> list:
-    """Nested lists of floats at SIGNIFICANT_DIGITS, for compact records."""
-    return np.vectorize(lambda x: float(f"{x:.{SIGNIFICANT_DIGITS}g}"), otypes=[float])(
-        np.asarray(values, dtype=float)).tolist()
-
-
-def artifacts(task: TabularTask, dataset: ObservationDataset, fit: FitResult,
-              reference: ReferenceScores) -> dict[str, list]:
-    """What the report's figures need beyond the metrics: the learner's observed scores, the
-    observer's learning curve and the recovered (S, A) reward table."""
-    mdp = task.mdp
-    start = behaviour_clone(dataset, mdp.n_states, mdp.n_actions)
-    return {"learner_curve": rounded(reference.learner),
-            "observer_curve": rounded(observer_curve(task, fit.reward.table, start)),
-            "reward": rounded(fit.reward.table)}
+    learner, protocol = section_config(config, "learner"), section_config(config, "protocol")
+    return load_or_generate(spec, lambda: task.observe(learner, protocol, stream_seed(config["seed"], "dataset"),
+                                                       cache_dir=cache_dir), cache_dir)
 
 
 def empty_record(config: dict[str, Any]) -> dict[str, Any]:
@@ -154,6 +70,7 @@ def empty_record(config: dict[str, Any]) -> dict[str, Any]:
         "trial_id": trial_id(config), "suite": config["suite"], "label": config["label"],
         "task": config["task"]["name"], "learner": config["learner"]["name"],
         "method": config["method"]["name"], "seed": config["seed"], "profile": config["profile"],
+        "track": track_of(config), "source": learner_source(track_of(config), config["learner"]["name"]),
         "config": config, "status": "ok", "error": None, "metrics": {}, "artifacts": {}, "diagnostics": {},
         "timings": {},
     }
@@ -182,18 +99,25 @@ def _run_trial(config: dict[str, Any], record: dict[str, Any], cache_dir: Path |
         with captured(CacheWarning, notes):
             dataset, reference = observe_learner(config, task, cache_dir)
         timings["dataset_s"] = time.perf_counter() - start
-        method = METHODS[config["method"]["name"]](section_config(config, "method"))
+        protocol, name = section_config(config, "protocol"), config["method"]["name"]
+        fit = None
+        if name in REFERENCES:  # reference rows: the pipeline's own, on the true reward or none
+            reward = REFERENCE_REWARDS[name]
+        else:
+            method = METHODS[name](section_config(config, "method"))
+            info = task.info(protocol)
+            method.applicable(dataset, info)
+            tick = time.perf_counter()
+            fit = method.fit(dataset, info, seed=int_stream_seed(config["seed"], "method"))
+            timings["fit_s"] = time.perf_counter() - tick
+            if fit.reward.table is not None and not np.all(np.isfinite(fit.reward.table)):
+                raise FloatingPointError("the recovered reward has NaN or inf entries")
+            reward = fit.reward
+            record["diagnostics"] = {k: v for k, v in fit.diagnostics.items() if isinstance(v, (int, float, str))}
         tick = time.perf_counter()
-        fit = method.fit(dataset, task_info(task, section_config(config, "protocol")),
-                         seed=int(stream_seed(config["seed"], "method").generate_state(1)[0]))
-        timings["fit_s"] = time.perf_counter() - tick
-        if fit.reward.table is not None and not np.all(np.isfinite(fit.reward.table)):
-            raise FloatingPointError("the recovered reward has NaN or inf entries")
-        tick = time.perf_counter()
-        record["metrics"] = evaluate(task, fit, reference)
-        record["artifacts"] = artifacts(task, dataset, fit, reference)
+        record["metrics"], record["artifacts"] = observe(task, reward, dataset, reference, fit=fit,
+                                                         seed=int_stream_seed(config["seed"], "observer"))
         timings["evaluate_s"] = time.perf_counter() - tick
-        record["diagnostics"] = {k: v for k, v in fit.diagnostics.items() if isinstance(v, (int, float, str))}
         if not all(math.isfinite(v) for k, v in record["metrics"].items() if k not in NAN_ALLOWED):
             raise FloatingPointError(f"non-finite metrics: {record['metrics']}")
     except NotApplicable as reason:  # a cell the method cannot fill: finished, shown as n/a

@@ -25,7 +25,12 @@ from benchmark.normalization import expert_normalized, lfl_normalized
 from benchmark.tables import Cell, Section, Table, text
 
 PUBLISHED = tomllib.loads((Path(__file__).parent / "published.toml").read_text())
-GRID_LEARNER_ORDER = ["spi", "svi", "q_learning", "random_improvements", "gpomdp", "expert"]
+# Rows the pipeline computes beside the IRL methods, as bounds: the observer trained on the true reward
+# (the ceiling) and a behavioural clone of the last observed batch, with no reward (the floor). Tables
+# list them after the methods, marked, and leave them out of the best marks and method comparisons.
+REFERENCE_ROWS = ("oracle", "bc")
+REFERENCE_TEXT = {"oracle": "the observer trained on the true reward (the ceiling)",
+                  "bc": "a behavioural clone of the last observed batch, no reward (the floor)"}
 NORMALIZATIONS = ("protocol", "lfl", "expert")
 AGGREGATES = ("mean", "iqm")
 LOWER_IS_BETTER = {"regret", "epic_distance", "total_s"}
@@ -57,26 +62,95 @@ class ReportOptions:
         return np.random.default_rng(self.seed)
 
 
-def protocol_of(learner: str) -> str:
+def declared_source(track: str | None, learner: str) -> str:
+    """The observation source a learner declares (envs.registry.learner_source: "sequence" or
+    "expert"), for records written before records carried their `source`. Legacy fallback, where
+    envs.registry cannot be imported or does not know the learner: "expert" for the learner named
+    "expert", "sequence" for any other (the convention of the stores of that time)."""
+    try:
+        from envs.registry import learner_source
+    except ImportError:
+        learner_source = None
+    if learner_source is not None:
+        try:
+            return learner_source(track, learner)
+        except (LookupError, ValueError):
+            pass
     return "expert" if learner == "expert" else "sequence"
 
 
-def learner_order(names) -> list[str]:
-    return sorted(names, key=lambda n: (GRID_LEARNER_ORDER.index(n) if n in GRID_LEARNER_ORDER else 99, n))
+def sources(df: pd.DataFrame) -> pd.Series:
+    """Each record's observation source, "sequence" or "expert": its `source` field, or, in a record
+    without one, its learner's declaration (declared_source, asked once per track and learner)."""
+    given = df["source"] if "source" in df else pd.Series(None, index=df.index, dtype=object)
+    missing = given.isna().to_numpy()
+    if not missing.any():
+        return given.astype(object)
+    tracks = df["track"] if "track" in df else pd.Series(None, index=df.index, dtype=object)
+    pairs = [(None if pd.isna(t) else t, l) for t, l in zip(tracks[missing], df.learner[missing])]
+    declared = {pair: declared_source(*pair) for pair in dict.fromkeys(pairs)}
+    out = given.astype(object).copy()
+    out[missing] = [declared[pair] for pair in pairs]
+    return out
+
+
+def with_sources(df: pd.DataFrame) -> pd.DataFrame:
+    """df with its "source" column filled in (see sources)."""
+    if "source" in df and df["source"].notna().all():
+        return df
+    return df.assign(source=sources(df))
+
+
+def learner_sources(df: pd.DataFrame) -> dict[str, str]:
+    """learner -> its records' observation source (the first record's, if they differ)."""
+    out: dict[str, str] = {}
+    for learner, source in zip(df.learner, sources(df)):
+        out.setdefault(learner, source)
+    return out
+
+
+def learner_order(learners) -> list[str]:
+    """The learners (observation sources) in order of first appearance: the records' order in the
+    store, which is the order their suite expanded them in."""
+    return list(dict.fromkeys(learners))
+
+
+def is_reference(methods) -> np.ndarray:
+    """Whether each method is a reference row (REFERENCE_ROWS), not an IRL method."""
+    return np.isin(np.asarray(methods, dtype=object), REFERENCE_ROWS)
+
+
+def methods_first(methods) -> list[str]:
+    """The methods, sorted, then the reference rows present, in REFERENCE_ROWS order."""
+    present = set(methods)
+    return sorted(present - set(REFERENCE_ROWS)) + [m for m in REFERENCE_ROWS if m in present]
+
+
+def row_label(method: str) -> str:
+    return f"{method} (reference)" if method in REFERENCE_ROWS else method
+
+
+def reference_note(methods) -> tuple[str, ...]:
+    present = [m for m in REFERENCE_ROWS if m in set(methods)]
+    if not present:
+        return ()
+    return ("reference rows, not IRL methods, listed after them and left out of the best marks: "
+            + "; ".join(f"{m}: {REFERENCE_TEXT[m]}" for m in present) + ".",)
 
 
 # ----- values and cells -------------------------------------------------------------------------
 
 def normalized(df: pd.DataFrame, score: str, normalization: str) -> pd.Series:
     """`score` (a column of scores) normalized per row: LfL's (first/last observed policy),
-    imitation's (uniform/optimal) or each protocol's own (LfL's for sequences, imitation's for experts)."""
+    imitation's (uniform/optimal) or each protocol's own, by the record's observation source (LfL's
+    for learner sequences, imitation's for expert demonstrations)."""
     lfl = pd.Series(lfl_normalized(df[score], df.learner_first_score, df.learner_last_score), index=df.index)
     expert = pd.Series(expert_normalized(df[score], df.random_score, df.optimal_score), index=df.index)
     if normalization == "lfl":
         return lfl
     if normalization == "expert":
         return expert
-    return expert.where(df.learner == "expert", lfl)
+    return expert.where(sources(df) == "expert", lfl)
 
 
 def values_of(df: pd.DataFrame, metric: str, normalization: str) -> pd.Series:
@@ -173,15 +247,20 @@ def matrix_table(df: pd.DataFrame, *, name: str, title: str, columns: list[str],
                  lower_is_better: bool = False, aggregate_column: bool = True, row_key: str = "method",
                  notes: tuple[str, ...] = ()) -> Table:
     """Rows (methods) x columns (observation sources) of summary cells of df.value, an aggregate
-    column over the columns, the best per column marked and each row's resolved config."""
+    column over the columns, the best per column marked and each row's resolved config. Rows of
+    methods are sorted; reference rows (REFERENCE_ROWS) follow them, marked, and take no best mark."""
     rng, reps = options.rng(), options.bootstrap_reps
     groups = dict(tuple(df.groupby([row_key, "learner"], sort=False)))
     parts = dict(tuple(df.groupby(row_key, sort=True)))
+    if row_key == "method":
+        parts = {key: parts[key] for key in methods_first(parts)}
+    reference = [row_key == "method" and key in REFERENCE_ROWS for key in parts]
     rows, configs = [], []
     cells = {column: summary_cells({key: groups[(key, column)].value for key in parts if (key, column) in groups},
                                    options.aggregate, rng, reps) for column in columns}
     for key, part in parts.items():
-        rows.append([text(key)] + [cells[column].get(key, Cell()) for column in columns])
+        rows.append([text(row_label(key) if row_key == "method" else key)]
+                    + [cells[column].get(key, Cell()) for column in columns])
         configs.append(row_config(part.groupby("learner", sort=False).config.first()))
     if aggregate_column:
         # n = runs with a value in every task the row has values for
@@ -193,14 +272,19 @@ def matrix_table(df: pd.DataFrame, *, name: str, title: str, columns: list[str],
             ci = intervals.get(key)
             row.append(Cell(ci.point, lower=ci.lower, upper=ci.upper, n=len(scores[key])) if ci else Cell())
     header = [row_key] + columns + (["aggregate"] if aggregate_column else [])
-    protocols = [""] + [protocol_of(c) for c in columns] + ([""] if aggregate_column else [])
+    source_of = learner_sources(df)
+    protocols = [""] + [source_of.get(c, "") for c in columns] + ([""] if aggregate_column else [])
     aggregate_note = (f"aggregate: the {'IQM' if options.aggregate == 'iqm' else 'mean'} of all runs x tasks "
                       "that have a value, [95% stratified-bootstrap interval] (runs with every task).")
     cell_note = ("cells: IQM [95% bootstrap interval] (n runs)." if options.aggregate == "iqm"
                  else "cells: mean ± std (n runs).")
-    return Table(name, title, tuple(header), tuple(mark_best(rows, lower_is_better)),
-                 notes=(cell_note,) + ((aggregate_note,) if aggregate_column else ()) + notes,
-                 column_protocols=tuple(protocols), row_configs=tuple(configs))
+    methods = [row for row, ref in zip(rows, reference) if not ref]
+    references = [tuple(row) for row, ref in zip(rows, reference) if ref]
+    return Table(name, title, tuple(header), tuple(mark_best(methods, lower_is_better)) + tuple(references),
+                 notes=(cell_note,) + ((aggregate_note,) if aggregate_column else ())
+                 + (reference_note(parts) if row_key == "method" else ()) + notes,
+                 column_protocols=tuple(protocols), row_configs=tuple(configs),
+                 row_kinds=tuple("reference" if ref else "" for ref in reference) if any(reference) else ())
 
 
 def metric_title(options: ReportOptions, metric: str | None = None) -> str:
@@ -230,7 +314,10 @@ def layout_lfl_table1(df: pd.DataFrame, options: ReportOptions) -> list[Table]:
     the Theorem 2 reward and the state-only regression."""
     tables = []
     names = {"theorem2": "r_bar_1->2 (Theorem 2)", "state_only": "r_bar_phi (state-only regression)"}
-    for variant, part in df.groupby(df["config"].map(_task_variant), sort=False):
+    used = {"oracle": ("r", "pi*_soft"), "bc": ("none", "clone")}
+    for variant, whole in df.groupby(df["config"].map(_task_variant), sort=False):
+        reference = is_reference(whole.method)
+        part, references = (whole[~reference], whole[reference]) if not reference.all() else (whole, whole[:0])
         first = part.iloc[0]
         ref = PUBLISHED["lfl-table1"] if variant == "deterministic" else {}  # the paper has no stochastic row
         rows = [("optimal", "r", "pi*_soft", first.optimal_score, 0.0, ref.get("optimal", {})),
@@ -241,13 +328,19 @@ def layout_lfl_table1(df: pd.DataFrame, options: ReportOptions) -> list[Table]:
         for label, group in part.groupby("label", sort=False):
             rows.append(("observer", names.get(label, label), "pi*_soft", group.score.mean(), group.regret.max(),
                          ref.get(label, {})))
+        kinds = [""] * len(rows)
+        for method in methods_first(references.method):
+            group = references[references.method == method]
+            rows.append((row_label(method), *used.get(method, ("", "")), group.score.mean(), group.regret.max(), {}))
+            kinds.append("reference")
         cells = [(text(a), text(r), text(p), Cell(s), text(_regret(g)), text(pub.get("score", "n/a")),
                   text(pub.get("regret", "n/a"))) for a, r, p, s, g, pub in rows]
         tables.append(Table(f"table1-{variant}", f"LfL Table 1, {variant} gridworld (n = {part.seed.nunique()} "
                                                  "seed(s))",
                             ("agent", "reward used", "policy", "score", "regret", "paper score", "paper regret"),
                             tuple(cells), notes=(f"Paper columns: {PUBLISHED['lfl-table1']['source']} "
-                                                 "(deterministic grid only).",)))
+                                                 "(deterministic grid only).",) + reference_note(references.method),
+                            row_kinds=tuple(kinds) if len(references) else ()))
     return tables
 
 
@@ -255,20 +348,26 @@ def layout_lfl_table2(df: pd.DataFrame, options: ReportOptions) -> list[Table]:
     """The paper's Table 2: the learner's last observed score against the observer's, per learner."""
     ref = PUBLISHED["lfl-table2"]
     rng, reps = options.rng(), options.bootstrap_reps
+    reference = is_reference(df.method)
+    observers, references = df[~reference], df[reference]
+    shown = methods_first(references.method)  # reference rows as columns of their own, after the paper's
     rows = []
-    for learner in learner_order(df.learner.unique()):
-        part = df[df.learner == learner]
+    for learner in learner_order(observers.learner):
+        part = observers[observers.learner == learner]
         pub = ref.get(learner, {})
         wins = (part.score > part.learner_last_score).mean()
         cell = lambda v: summary_cell(v, options.aggregate, rng, reps, count=False)
         rows.append((text(learner), text(pub.get("k", "")), text(len(part)), cell(part.learner_last_score),
                      cell(part.score), cell(part.score - part.learner_last_score), text(f"{100 * wins:.0f}%"),
-                     text(pub.get("learner", "n/a")), text(pub.get("observer", "n/a"))))
+                     text(pub.get("learner", "n/a")), text(pub.get("observer", "n/a")))
+                    + tuple(cell(references[(references.learner == learner) & (references.method == m)].score)
+                            for m in shown))
     statistic = "IQM [95% bootstrap interval]" if options.aggregate == "iqm" else "mean ± std"
     return [Table("table2", f"LfL Table 2 ({statistic} over seeds)",
                   ("learner", "K", "n", "learner score", "observer score", "observer - learner",
-                   "seeds observer > learner", "paper learner", "paper observer"),
-                  tuple(rows), notes=(f"Paper columns: {ref['source']}.",))]
+                   "seeds observer > learner", "paper learner", "paper observer")
+                  + tuple(f"{row_label(m)} score" for m in shown),
+                  tuple(rows), notes=(f"Paper columns: {ref['source']}.",) + reference_note(shown))]
 
 
 def layout_lfl_table3(df: pd.DataFrame, options: ReportOptions) -> list[Table]:
@@ -277,7 +376,7 @@ def layout_lfl_table3(df: pd.DataFrame, options: ReportOptions) -> list[Table]:
     ref = PUBLISHED["lfl-table3"]
     df = df.assign(value=values_of(df, NORMALIZED, "lfl"))
     rng, reps = options.rng(), options.bootstrap_reps
-    methods = list(ref["methods"]) + sorted(set(df.method) - set(ref["methods"]))
+    methods = list(ref["methods"]) + methods_first(set(df.method) - set(ref["methods"]))
     envs = list(ref["envs"]) + sorted(set(df.task) - set(ref["envs"]))
     rows = []
     for env in envs:
@@ -288,17 +387,18 @@ def layout_lfl_table3(df: pd.DataFrame, options: ReportOptions) -> list[Table]:
             if method in ref["methods"]:
                 row.append(text(ref.get(env, {}).get(method, "n/a")))
         rows.append(row)
-    columns = ["env"] + [c for m in methods for c in ([m, f"{m} (paper)"] if m in ref["methods"] else [m])]
+    columns = ["env"] + [c for m in methods for c in ([m, f"{m} (paper)"] if m in ref["methods"] else [row_label(m)])]
     return [Table("table3", "LfL Table 3 (MuJoCo): normalized score, 0 = first observed policy, 1 = last",
                   tuple(columns), tuple(mark_best(rows, False)),
-                  notes=(f"Paper columns: {ref['source']}. {ref['note']}",))]
+                  notes=(f"Paper columns: {ref['source']}. {ref['note']}",) + reference_note(methods))]
 
 
 def layout_leaderboard(df: pd.DataFrame, options: ReportOptions) -> list[Table | Callable[[], Table]]:
     """Methods x observation sources: the chosen metric (by default the normalized score in each
     protocol's convention, then imitation's on every source so both conventions appear), the
     methods' own policies and the EPIC distance; n/a cells carry a numbered reason."""
-    columns = learner_order(df.learner.unique())
+    df = with_sources(df)
+    columns = learner_order(df.learner)
     notes: dict[str, int] = {}
     for reason in df[df.status == "n/a"].error.dropna().unique():
         notes.setdefault(str(reason), len(notes) + 1)
@@ -330,17 +430,21 @@ def layout_leaderboard(df: pd.DataFrame, options: ReportOptions) -> list[Table |
                                         notes=extra + note_lines))
     na = df[df.status == "n/a"]
     if len(na):
-        rows = [(text(m), *[text(f"n/a [{notes[str(na[(na.method == m) & (na.learner == c)].error.iloc[0])]}]")
-                            if len(na[(na.method == m) & (na.learner == c)]) else text("") for c in columns])
-                for m in sorted(na.method.unique())]
+        shown_methods = methods_first(na.method)
+        cell = lambda m, c: na[(na.method == m) & (na.learner == c)]
+        rows = [(text(row_label(m)), *[text(f"n/a [{notes[str(cell(m, c).error.iloc[0])]}]") if len(cell(m, c))
+                                       else text("") for c in columns])
+                for m in shown_methods]
+        kinds = tuple("reference" if m in REFERENCE_ROWS else "" for m in shown_methods)
         tables.append(Table("not-applicable", "Cells a method cannot fill", tuple(["method"] + columns),
-                            tuple(rows), notes=note_lines))
+                            tuple(rows), notes=note_lines, row_kinds=kinds if any(kinds) else ()))
     return tables
 
 
 def layout_generic(df: pd.DataFrame, options: ReportOptions) -> list[Callable[[], Table]]:
+    df = with_sources(df)
     part = df.assign(value=values_of(df, options.metric, options.normalization))
-    columns = learner_order(part.learner.unique())
+    columns = learner_order(part.learner)
     return [functools.partial(matrix_table, part, name="generic", title=metric_title(options), columns=columns,
                               options=options, lower_is_better=options.metric in LOWER_IS_BETTER)]
 
@@ -363,14 +467,18 @@ def _format_value(value) -> str:
 
 def layout_ablation(df: pd.DataFrame, options: ReportOptions) -> list[Table]:
     """A sweep of one (or more) config keys: rows = the swept values, columns = learners; the
-    normalized score and the observer's margin over the learner's last observed policy."""
+    normalized score and the observer's margin over the learner's last observed policy. Reference
+    rows (REFERENCE_ROWS) are left out: a sweep compares a method's settings."""
+    reference = is_reference(df.method)
+    left_out = methods_first(df.method[reference]) if not reference.all() else []
+    df = with_sources(df[~reference] if left_out else df)
     swept = swept_keys(df)
     keys = list(swept.columns)
     df = pd.concat([df.drop(columns=[k for k in keys if k in df]), swept], axis=1)
     df = df.assign(value=values_of(df, options.metric, "lfl" if options.normalization == "protocol"
                                    else options.normalization),
                    margin=df.score - df.learner_last_score)
-    learners = learner_order(df.learner.unique())
+    learners = learner_order(df.learner)
     rng, reps = options.rng(), options.bootstrap_reps
     groups = list(df.groupby(keys, sort=True)) if keys else [((), df)]
     value_rows, margin_rows, configs = [], [], []
@@ -386,13 +494,16 @@ def layout_ablation(df: pd.DataFrame, options: ReportOptions) -> list[Table]:
     wins = [{learner: f"{int((g.margin > 0).sum())}/{len(g)}" for learner, g in part.groupby("learner")}
             for _, part in groups]
     head = tuple(keys or ["point"]) + tuple(learners)
-    protocols = tuple("" for _ in (keys or ["point"])) + tuple(protocol_of(l) for l in learners)
+    source_of = learner_sources(df)
+    protocols = tuple("" for _ in (keys or ["point"])) + tuple(source_of[l] for l in learners)
     statistic = "IQM [95% bootstrap interval]" if options.aggregate == "iqm" else "mean ± std"
     value_title = (metric_title(options) if options.metric != NORMALIZED
                    else "Normalized score (0 = first observed learner policy, 1 = last)")
     return [Table("ablation-value", f"{value_title}, {statistic} (n)", head,
                   tuple(mark_best(value_rows, options.metric in LOWER_IS_BETTER, first=len(head) - len(learners))),
-                  notes=(f"Swept: {', '.join(keys) or 'nothing (one point)'}.",), column_protocols=protocols,
+                  notes=(f"Swept: {', '.join(keys) or 'nothing (one point)'}.",)
+                  + ((f"Reference rows left out: {', '.join(left_out)}.",) if left_out else ()),
+                  column_protocols=protocols,
                   row_configs=tuple(configs)),
             Table("ablation-margin", f"Observer score - learner's last observed score, {statistic} (n); "
                                      "seeds where the observer beats the learner in the notes", head,
@@ -416,6 +527,7 @@ def sections(df: pd.DataFrame, layout_of: dict[str, str], options: ReportOptions
     forked processes (with none, here, one after the other)."""
     if options.figures:
         from benchmark import figures
+    df = with_sources(df)
     # the leaderboard first, then the paper's tables, then anything else; ablations last
     rank = lambda key: (SECTION_ORDER.index(layout_of.get(key[0], "")) if layout_of.get(key[0], "") in SECTION_ORDER
                         else SECTION_ORDER.index(""), key)

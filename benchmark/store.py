@@ -39,16 +39,21 @@ from benchmark import forked
 
 FILENAME = "records.jsonl"
 LOCKNAME = "run.lock"
-IDENTITY = ("trial_id", "suite", "label", "task", "learner", "method", "seed", "profile", "status", "error")
+# The frame's columns of a record's top-level values (strings, and the seed), not metrics; track and
+# source are optional (None in the frame where a record has none: records written before them).
+IDENTITY = ("trial_id", "suite", "label", "task", "learner", "method", "seed", "profile", "status", "error",
+            "track", "source")
 STATUSES = ("ok", "n/a", "failed", "timeout")
-# The record schema: every field and its JSON type; the last five may be absent.
+# The record schema: every field and its JSON type; those in OPTIONAL may be absent. track: "tabular" or
+# "mujoco"; source: the observation source, "sequence" (a learner's sequence: LfL's normalization) or
+# "expert" (expert demonstrations: imitation's).
 FIELDS: dict[str, tuple[type, ...]] = {
     "trial_id": (str,), "suite": (str,), "label": (str,), "task": (str,), "learner": (str,), "method": (str,),
     "seed": (int,), "profile": (str,), "status": (str,), "error": (str, type(None)), "config": (dict,),
     "metrics": (dict,), "artifacts": (dict,), "diagnostics": (dict,), "timings": (dict,), "created_at": (str,),
-    "versions": (dict,),
+    "versions": (dict,), "track": (str,), "source": (str,),
 }
-OPTIONAL = ("artifacts", "diagnostics", "timings", "created_at", "versions")
+OPTIONAL = ("artifacts", "diagnostics", "timings", "created_at", "versions", "track", "source")
 
 
 class StoreError(Exception):
@@ -86,7 +91,8 @@ def _conforms(record: dict, cut: Iterable[str]) -> bool:
             and record.keys() <= _KNOWN and _NUMBERS.issuperset(map(type, record["metrics"].values()))
             and type(get("artifacts", empty)) is dict and type(get("diagnostics", empty)) is dict
             and type(get("timings", empty)) is dict and type(get("versions", empty)) is dict
-            and type(get("created_at", "")) is text)
+            and type(get("created_at", "")) is text and type(get("track", "")) is text
+            and type(get("source", "")) is text)
 
 
 def _problem(record: Any, cut: Iterable[str]) -> str | None:
@@ -239,7 +245,7 @@ class ResultsStore:
 
     def frame(self, artifacts: bool = False, workers: int = 1) -> pd.DataFrame:
         """One row per trial (its latest record, in first-seen order): identity columns, status,
-        every metric as its own column (float, NaN where absent or null), total_s and the resolved
+        track and source (None where a record has none), every metric as its own column (float, NaN where absent or null), total_s and the resolved
         config as JSON text (sorted keys); with `artifacts`, also an "artifacts" column of JSON
         bytes (None when absent), parsed only where asked (artifact_values, artifact_matrix).
         `workers` processes read a part each."""

@@ -10,6 +10,9 @@ import numpy as np
 
 SEQUENCE_LEARNERS = {"spi": 3, "svi": 20, "q_learning": 50, "random_improvements": 9, "gpomdp": 30}
 METHODS = ("lfl", "maxent", "logel", "gail", "airl", "iq_learn", "gcl", "dac")
+GRID_SHAPE = [5, 5]  # the LfL gridworld: state index x * 5 + y
+_CELLS = {(4, 4): 10.0, (0, 4): -12.0, (4, 0): 0.0}  # every other cell -1, whatever the action
+TRUE_REWARD = [[_CELLS.get((x, y), -1.0)] * 4 for x in range(5) for y in range(5)]
 
 
 def synthetic_record(*, suite: str, method: str, learner: str, seed: int, rng: np.random.Generator,
@@ -45,11 +48,13 @@ def synthetic_record(*, suite: str, method: str, learner: str, seed: int, rng: n
                "normalized_score_expert": (score - random_score) / (optimal - random_score),
                "epic_distance": float(rng.uniform(0, 1))}
     return {"trial_id": trial_id, "suite": suite, "label": "", "task": task, "learner": learner, "method": method,
-            "seed": seed, "profile": profile, "config": config, "status": status,
+            "seed": seed, "profile": profile, "config": config, "status": status, "track": "tabular",
+            "source": "expert" if learner == "expert" else "sequence",
             "error": None if status == "ok" else "synthetic failure", "metrics": metrics if status == "ok" else {},
             "artifacts": {"learner_curve": learner_curve.round(4).tolist(),
                           "observer_curve": observer_curve.round(4).tolist(),
-                          "reward": rng.normal(size=(25, 4)).round(4).tolist()} if status == "ok" else {},
+                          "reward": rng.normal(size=(25, 4)).round(4).tolist(),
+                          "true_reward": TRUE_REWARD, "grid_shape": GRID_SHAPE} if status == "ok" else {},
             "diagnostics": {}, "timings": {"total_s": 1.0}, "created_at": "2026-01-01T00:00:00+00:00",
             "versions": {"git_commit": "synthetic"}}
 

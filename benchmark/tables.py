@@ -75,7 +75,9 @@ class Table:
 
     For the HTML page: column_protocols gives each column's protocol ("sequence", "expert" or ""
     for both/none), so the page can filter columns by protocol; row_configs gives each row the
-    resolved config behind it (JSON text, "" for none)."""
+    resolved config behind it (JSON text, "" for none). row_kinds marks each row "reference" (a
+    reference row such as the oracle, not a method: the formats set it apart from the rows above
+    it) or "" (none given: every row is a plain row)."""
 
     name: str
     title: str
@@ -84,6 +86,7 @@ class Table:
     notes: tuple[str, ...] = ()
     column_protocols: tuple[str, ...] = ()
     row_configs: tuple[str, ...] = ()
+    row_kinds: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for row in self.rows:
@@ -93,6 +96,15 @@ class Table:
             raise ValueError(f"table {self.name!r}: column_protocols must match the columns")
         if self.row_configs and len(self.row_configs) != len(self.rows):
             raise ValueError(f"table {self.name!r}: row_configs must match the rows")
+        if self.row_kinds and len(self.row_kinds) != len(self.rows):
+            raise ValueError(f"table {self.name!r}: row_kinds must match the rows")
+
+    def row_kind(self, i: int) -> str:
+        return self.row_kinds[i] if self.row_kinds else ""
+
+    def starts_reference(self, i: int) -> bool:
+        """Whether row i is a reference row after a plain one (where a rule sets them apart)."""
+        return self.row_kind(i) == "reference" and i > 0 and self.row_kind(i - 1) != "reference"
 
 
 @dataclass(frozen=True)
@@ -211,7 +223,10 @@ def latex_table(table: Table, label_prefix: str = "") -> str:
              f"\\label{{tab:{label_prefix}{table.name}}}", # shrink a table wider than the text, never enlarge a narrow one
              r"\resizebox{\ifdim\width>\linewidth\linewidth\else\width\fi}{!}{" + f"\\begin{{tabular}}{{{spec}}}",
              r"\toprule", " & ".join(latex_escape(c) for c in table.columns) + r" \\", r"\midrule"]
-    lines += [" & ".join(cell(c) for c in row) + r" \\" for row in table.rows]
+    for i, row in enumerate(table.rows):
+        if table.starts_reference(i):
+            lines.append(r"\midrule")
+        lines.append(" & ".join(cell(c) for c in row) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}}"]
     if table.notes:
         lines.append(r"\par\smallskip{\raggedright\footnotesize " + r" \\ ".join(latex_escape(n) for n in table.notes)

@@ -20,7 +20,7 @@ module converts the observer's data and the tabular task into their types and re
 * Demonstrations: the last `demo_batches` batches, as imitation Transitions (dones all False: the
   observed stream is continuing). States and actions are Discrete indices; imitation's reward nets
   and SB3's policies one-hot encode them (stable_baselines3.common.preprocessing.preprocess_obs).
-* Simulator: the granted dynamics as n_envs numpy streams (TabularVecEnv over envs.gym_view.
+* Simulator: the granted dynamics as n_envs numpy streams (TabularVecEnv over envs.tabular.streams.
   TabularStreams: one vectorised draw per step instead of DummyVecEnv's n Python env steps) with an
   all-zero reward (the true reward is never used; imitation replaces it with the learned one),
   started from task.start (state 0 when the task does not say), truncated after max_episode_steps.
@@ -56,12 +56,12 @@ restores them afterwards.
 
 from __future__ import annotations
 
-import contextlib
-import random
 import tempfile
 import warnings
+from abc import abstractmethod
 from dataclasses import dataclass
-from typing import ClassVar, Iterator
+from collections.abc import Iterator
+from typing import ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -74,12 +74,12 @@ from imitation.rewards.reward_nets import BasicRewardNet, BasicShapedRewardNet, 
 from imitation.util import logger as imitation_logger
 from imitation.util import networks
 from stable_baselines3 import PPO
-from stable_baselines3.common.utils import set_random_seed
 from stable_baselines3.common.vec_env import VecEnv
 
 from envs.config_fields import bounded, check_config, one_of
 from envs.datasets import ObservationDataset
-from envs.gym_view import TabularStreams
+from envs.seeding import seeded_global_rngs
+from envs.tabular.streams import TabularStreams
 from methods.base import FitResult, IRLMethod, RecoveredReward, TaskInfo
 
 Array = np.ndarray
@@ -128,20 +128,6 @@ PROFILES: dict[str, dict] = {
 }
 
 
-@contextlib.contextmanager
-def seeded_global_rngs(seed: int) -> Iterator[None]:
-    """imitation's replay buffer, its data loader and SB3 use the global generators: seed them for
-    this fit and give the caller its own states back afterwards."""
-    python_state, numpy_state, torch_state = random.getstate(), np.random.get_state(), torch.get_rng_state()
-    set_random_seed(seed)
-    try:
-        yield
-    finally:
-        random.setstate(python_state)
-        np.random.set_state(numpy_state)
-        torch.set_rng_state(torch_state)
-
-
 def demonstrations(data: ObservationDataset, m: int) -> Transitions:
     """The last m batches as imitation Transitions; the stream never terminates, so dones are False."""
     batches = data.last(m)
@@ -173,7 +159,7 @@ class DemonstrationBatches:
 
 
 class TabularVecEnv(VecEnv):
-    """envs.gym_view.TabularStreams behind SB3's VecEnv interface, with a zero reward (imitation
+    """envs.tabular.streams.TabularStreams behind SB3's VecEnv interface, with a zero reward (imitation
     replaces it with the learned one; methods never see the true one).
 
     DummyVecEnv would step n gymnasium TabularEnv copies one by one in Python; this is the same
@@ -218,15 +204,8 @@ class TabularVecEnv(VecEnv):
 
 def simulator(task: TaskInfo, cfg: AdversarialConfig, seed: int) -> TabularVecEnv:
     """n_envs streams of the task's dynamics with a zero reward (methods never see the true one)."""
-    if task.transitions is None:
-        raise ValueError("GAIL/AIRL need a simulator: grant the task's transitions (TaskInfo.transitions)")
-    n_s, n_a = task.n_states, task.n_actions
-    start = getattr(task, "start", None)
-    if start is None:
-        start = np.eye(n_s)[0]  # every observed stream begins in state 0 on the tabular tasks
-    streams = TabularStreams(np.asarray(task.transitions, dtype=float), np.asarray(start, dtype=float), cfg.n_envs,
-                             cfg.max_episode_steps, np.random.default_rng(seed))
-    return TabularVecEnv(streams, n_s, n_a)
+    streams = task.simulator.make_streams(cfg.n_envs, cfg.max_episode_steps, np.random.default_rng(seed))
+    return TabularVecEnv(streams, task.n_states, task.n_actions)
 
 
 def reward_table(net: RewardNet, n_states: int, n_actions: int) -> Array:
@@ -250,23 +229,24 @@ class AdversarialIRL(IRLMethod):
     """Shared code path of GAIL and AIRL; subclasses choose the discriminator."""
 
     uses: ClassVar[str] = "demonstrations"
+    needs_simulator: ClassVar[bool] = True
     Config: ClassVar[type] = AdversarialConfig
     profiles: ClassVar[dict[str, dict]] = PROFILES
 
+    @abstractmethod
     def make_reward_net(self, venv: VecEnv, task: TaskInfo) -> RewardNet:
-        raise NotImplementedError
+        """The discriminator's reward net."""
 
+    @abstractmethod
     def make_trainer(self, **kwargs) -> AdversarialTrainer:
-        raise NotImplementedError
+        """imitation's trainer of this method."""
 
+    @abstractmethod
     def readout_net(self, trainer: AdversarialTrainer) -> RewardNet:
         """The net whose (S, A) output is the recovered reward (in nats)."""
-        raise NotImplementedError
 
     def fit(self, data: ObservationDataset, task: TaskInfo, *, seed: int) -> FitResult:
         cfg: AdversarialConfig = self.config
-        if not task.tabular or data.policies is not None:
-            raise NotImplementedError(f"{self.name} here needs tabular demonstrations (trajectories)")
         n_s, n_a = task.n_states, task.n_actions
         demos = demonstrations(data, cfg.demo_batches)
         rng = np.random.default_rng(seed)

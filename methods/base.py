@@ -14,41 +14,13 @@ from typing import Any, Callable, ClassVar
 import numpy as np
 
 from envs.datasets import ObservationDataset
+from envs.task import TaskInfo  # noqa: F401  (re-exported: what a method is told about a task)
 
 Array = np.ndarray
 
 
 class NotApplicable(Exception):
     """Raised by fit when a method cannot apply to this data or task (the reason is reported)."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class TaskInfo:
-    """What the observer knows about a task.
-
-    alpha: the entropy weight of the task's soft objective (part of the problem statement: the
-    observer is scored with it).
-    n_states / n_actions: set for tabular tasks (observations and actions are indices).
-    transitions: the true (S, A, S) dynamics when the protocol grants them, else None.
-    features: (S, A, F) reward features of the task (a basis, not the reward), where it has them.
-    start: (S,) start-state distribution (every observed stream begins there).
-    observation_shape / action_shape: for continuous tasks.
-    """
-
-    name: str
-    gamma: float
-    alpha: float = 0.0
-    n_states: int | None = None
-    n_actions: int | None = None
-    transitions: Array | None = None
-    features: Array | None = None
-    start: Array | None = None
-    observation_shape: tuple[int, ...] = ()
-    action_shape: tuple[int, ...] = ()
-
-    @property
-    def tabular(self) -> bool:
-        return self.n_states is not None
 
 
 @dataclass(frozen=True)
@@ -76,10 +48,19 @@ class FitResult:
 
 class IRLMethod(ABC):
     """Base class: subclasses set name, uses, Config (a frozen dataclass with the paper's
-    defaults) and optionally profiles (budget overrides of Config fields per profile)."""
+    defaults) and optionally profiles (budget overrides of Config fields per profile).
+
+    What a method needs is declared, and `applicable` (called by the pipeline before fit) turns a
+    mismatch into NotApplicable, the cell's n/a: `tracks` it has a form for, `observations` it
+    reads ("trajectories", "policies": LfL Table 1's exact policies), whether it needs *model
+    access* (the true dynamics) or *simulator access* (an environment to roll out in)."""
 
     name: ClassVar[str]
     uses: ClassVar[str]  # "sequence" (the whole learner sequence) or "demonstrations" (last batches)
+    tracks: ClassVar[frozenset[str]] = frozenset({"tabular"})
+    observations: ClassVar[frozenset[str]] = frozenset({"trajectories"})
+    needs_model: ClassVar[bool] = False
+    needs_simulator: ClassVar[bool] = False
     Config: ClassVar[type]
     profiles: ClassVar[dict[str, dict[str, Any]]] = {}
     # What one fit needs from a scheduler (Ray Tune reserves it per trial; torch gets `cpu` threads).
@@ -87,6 +68,19 @@ class IRLMethod(ABC):
 
     def __init__(self, config: Any | None = None) -> None:
         self.config = config if config is not None else self.Config()
+
+    @classmethod
+    def applicable(cls, data: ObservationDataset, task: TaskInfo) -> None:
+        """Raise NotApplicable, naming the reason, when this method cannot fill the cell."""
+        if task.track not in cls.tracks:
+            raise NotApplicable(f"{cls.name} has no form for the {task.track} track (it has: {', '.join(sorted(cls.tracks))})")
+        observed = "policies" if data.policies is not None else "trajectories"
+        if observed not in cls.observations:
+            raise NotApplicable(f"{cls.name} reads observed {' and '.join(sorted(cls.observations))}, not {observed}")
+        if cls.needs_model and task.transitions is None:
+            raise NotApplicable(f"{cls.name} needs model access, the true dynamics (protocol.grant_dynamics = true)")
+        if cls.needs_simulator and task.simulator is None:
+            raise NotApplicable(f"{cls.name} needs simulator access (protocol.grant_simulator = true)")
 
     @abstractmethod
     def fit(self, data: ObservationDataset, task: TaskInfo, *, seed: int) -> FitResult:

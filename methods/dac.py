@@ -76,7 +76,7 @@ from torch import nn
 
 from envs.config_fields import bounded, check_config, one_of
 from envs.datasets import ObservationDataset
-from envs.gym_view import TabularStreams
+from envs.tabular.streams import TabularStreams
 from methods.base import FitResult, IRLMethod, RecoveredReward, TaskInfo
 
 Array = np.ndarray
@@ -202,33 +202,18 @@ def soft_q_step(q: Array, reward: Array, s: Array, a: Array, s_next: Array, gamm
     q += lr * total / np.maximum(count, 1.0)
 
 
-class Simulator(TabularStreams):
-    """TabularStreams acting with a policy table; episodes are truncated, never terminated."""
-
-    def act(self, policy: Array) -> tuple[Array, Array, Array, Array]:
-        """Act with policy (S, A); returns (s, a, s', terminal) with terminal all False here."""
-        s = self.state
-        a = (policy[s].cumsum(axis=1) <= self.rng.random(self.n)[:, None]).sum(axis=1)
-        a = np.minimum(a, policy.shape[1] - 1)
-        s_next, _ = self.step(a)  # a time limit only restarts the stream: s' is stored and bootstrapped
-        return s, a, s_next, np.zeros(self.n, dtype=bool)
-
-
 class DAC(IRLMethod):
     """Discriminator-Actor-Critic (Kostrikov et al. 2019), tabular soft-Q generator."""
 
     name: ClassVar[str] = "dac"
     uses: ClassVar[str] = "demonstrations"
+    needs_simulator: ClassVar[bool] = True
     Config: ClassVar[type] = DACConfig
     profiles: ClassVar[dict] = {"smoke": {"total_steps": 12_800}, "quick": {"total_steps": 25_600},
                                 "paper": {"total_steps": 200_000}}
 
     def fit(self, data: ObservationDataset, task: TaskInfo, *, seed: int) -> FitResult:
         cfg: DACConfig = self.config
-        if not task.tabular or data.policies is not None:
-            raise NotImplementedError("tabular DAC needs tabular demonstrations (trajectories)")
-        if task.transitions is None:
-            raise ValueError("DAC needs a simulator: grant the task's transitions (TaskInfo.transitions)")
         if task.alpha <= 0:
             raise ValueError("DAC's soft-Q generator needs the task's positive alpha as its temperature")
         n_s, n_a, temp = task.n_states, task.n_actions, task.alpha
@@ -244,9 +229,7 @@ class DAC(IRLMethod):
         x_expert_all = encode(e_s, e_a, n_s, n_a)
         codes = encode(np.repeat(np.arange(n_s + 1), n_a), np.tile(np.arange(n_a), n_s + 1), n_s, n_a)
 
-        start = task.start if task.start is not None else np.eye(n_s)[0]
-        sim = Simulator(np.asarray(task.transitions, dtype=float), np.asarray(start, dtype=float),
-                        cfg.n_envs, cfg.max_episode_steps, rng)
+        sim = task.simulator.make_streams(cfg.n_envs, cfg.max_episode_steps, rng)
         disc = make_discriminator(n_s + n_a + 1, cfg.hidden, generator)
         optimizer = torch.optim.Adam(disc.parameters(), lr=cfg.disc_lr)
         q = np.zeros((n_s + 1, n_a))

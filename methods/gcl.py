@@ -63,7 +63,7 @@ from scipy.special import logsumexp
 
 from envs.config_fields import bounded, check_config, one_of
 from envs.datasets import Batch, ObservationDataset
-from envs.tabular import TabularMDP, soft_policy_improvement, uniform_policy
+from envs.tabular.mdp import TabularMDP, soft_policy_improvement, uniform_policy
 from methods.base import FitResult, IRLMethod, RecoveredReward, TaskInfo
 
 Array = np.ndarray
@@ -151,17 +151,13 @@ class GuidedCostLearning(IRLMethod):
 
     name: ClassVar[str] = "gcl"
     uses: ClassVar[str] = "demonstrations"
+    needs_model: ClassVar[bool] = True  # its policy step is soft policy iteration under the true dynamics
     Config: ClassVar[type] = GCLConfig
     profiles: ClassVar[dict] = {"smoke": {"iterations": 30}, "quick": {"iterations": 100},
                                 "paper": {"iterations": 300}}
 
     def fit(self, data: ObservationDataset, task: TaskInfo, *, seed: int) -> FitResult:
         cfg: GCLConfig = self.config
-        if not task.tabular or data.policies is not None:
-            raise NotImplementedError("tabular GCL needs tabular demonstrations (trajectories)")
-        if task.transitions is None:
-            raise ValueError("GCL samples trajectories from its policy: it needs a simulator, i.e. the task's "
-                             "transitions (grant dynamics)")
         if task.start is None:
             raise ValueError("GCL rolls out segments in a simulator: it needs the task's start distribution "
                              "(TaskInfo.start)")

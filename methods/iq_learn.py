@@ -142,8 +142,6 @@ class IQLearn(IRLMethod):
 
     def fit(self, data: ObservationDataset, task: TaskInfo, *, seed: int) -> FitResult:
         cfg: IQLearnConfig = self.config
-        if not task.tabular or data.policies is not None:
-            raise NotImplementedError("tabular IQ-Learn needs tabular demonstrations (trajectories)")
         n_s, n_a = task.n_states, task.n_actions
         temperature = cfg.temperature or task.alpha
         if temperature <= 0:

@@ -173,17 +173,16 @@ class LfL(IRLMethod):
 
     name: ClassVar[str] = "lfl"
     uses: ClassVar[str] = "sequence"
+    observations: ClassVar[frozenset[str]] = frozenset({"trajectories", "policies"})
     Config: ClassVar[type] = LfLConfig
 
     def fit(self, data: ObservationDataset, task: TaskInfo, *, seed: int) -> FitResult:
         cfg: LfLConfig = self.config
-        if not task.tabular:
-            raise NotImplementedError("LfL's continuous form comes with the MuJoCo track")
         n_s, n_a = task.n_states, task.n_actions
         counts = None
         if data.policies is not None:  # exact protocol (Table 1): policies given, and so must be P
             if task.transitions is None:
-                raise ValueError("the exact-policy protocol needs the dynamics (protocol.grant_dynamics=true)")
+                raise NotApplicable("the exact-policy protocol needs the dynamics (protocol.grant_dynamics = true)")
             policies, transitions = data.policies, task.transitions
         else:
             counts = transition_counts(data, n_s, n_a)

@@ -60,8 +60,8 @@ from scipy.special import log_softmax, softmax
 
 from envs.config_fields import bounded, check_config, one_of
 from envs.datasets import ObservationDataset
-from envs.gpomdp import gpomdp_gradient, sample_episodes, score_functions
-from envs.tabular import TabularMDP, soft_optimal_policy
+from envs.tabular.gpomdp import gpomdp_gradient, sample_episodes, score_functions
+from envs.tabular.mdp import TabularMDP, soft_optimal_policy
 from methods.base import (
     FitResult, IRLMethod, NotApplicable, RecoveredReward, TaskInfo, observer_transitions, transition_counts,
 )
@@ -228,13 +228,12 @@ class LOGEL(IRLMethod):
 
     name: ClassVar[str] = "logel"
     uses: ClassVar[str] = "sequence"
+    observations: ClassVar[frozenset[str]] = frozenset({"trajectories", "policies"})
     Config: ClassVar[type] = LOGELConfig
     profiles: ClassVar[dict] = {"smoke": {"max_steps": 50}, "quick": {"max_steps": 50}, "paper": {"max_steps": 50}}
 
     def fit(self, data: ObservationDataset, task: TaskInfo, *, seed: int) -> FitResult:
         cfg: LOGELConfig = self.config
-        if not task.tabular:
-            raise NotApplicable("LOGEL's continuous form comes with the MuJoCo track")
         if task.features is None:
             raise NotApplicable("LOGEL needs the task's reward features")
         rng = np.random.default_rng(seed)
@@ -243,7 +242,7 @@ class LOGEL(IRLMethod):
         counts = None
         if data.policies is not None:  # exact-policy protocol: the parameters are read off the policies
             if task.transitions is None:
-                raise ValueError("the exact-policy protocol needs the dynamics (protocol.grant_dynamics=true)")
+                raise NotApplicable("the exact-policy protocol needs the dynamics (protocol.grant_dynamics = true)")
             thetas, transitions = policy_logits(np.asarray(data.policies)), task.transitions
             steps_per_window = 1
         else:

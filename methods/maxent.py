@@ -26,7 +26,7 @@ from scipy.optimize import minimize
 
 from envs.config_fields import bounded, check_config, one_of
 from envs.datasets import ObservationDataset
-from envs.tabular import TabularMDP, soft_optimal_policy
+from envs.tabular.mdp import TabularMDP, soft_optimal_policy
 from methods.base import FitResult, IRLMethod, RecoveredReward, TaskInfo, observer_transitions, transition_counts
 
 Array = np.ndarray
@@ -74,8 +74,6 @@ class MaxEntIRL(IRLMethod):
 
     def fit(self, data: ObservationDataset, task: TaskInfo, *, seed: int) -> FitResult:
         cfg: MaxEntConfig = self.config
-        if not task.tabular or data.policies is not None:
-            raise NotImplementedError("MaxEnt IRL here needs tabular demonstrations (trajectories)")
         n_s, n_a = task.n_states, task.n_actions
         counts = transition_counts(data, n_s, n_a)
         transitions = observer_transitions(task, counts)

@@ -2,7 +2,10 @@ import numpy as np
 import pytest
 import torch
 
-from envs.tabular import TabularMDP
+import gymnasium as gym
+
+from envs.tabular.mdp import TabularMDP
+from envs.tabular.task import TabularTask
 from methods.base import TaskInfo
 
 # The tests' tensors are tiny; extra threads only contend with numpy's BLAS on a 2-core machine.
@@ -24,7 +27,12 @@ def random_mdp(seed: int, n_states: int = 6, n_actions: int = 3, gamma: float = 
     return TabularMDP(transitions, reward, gamma, start)
 
 
-def grid_info(mdp: TabularMDP, alpha: float = 0.3, **granted) -> TaskInfo:
-    """What an observer knows of a tabular task; `granted` adds transitions or features."""
-    return TaskInfo(name="grid", gamma=mdp.gamma, alpha=alpha, n_states=mdp.n_states, n_actions=mdp.n_actions,
-                    **granted)
+def grid_info(mdp: TabularMDP, alpha: float = 0.3, *, simulator: bool | None = None, **granted) -> TaskInfo:
+    """What an observer knows of a tabular task; `granted` adds transitions (model access), start or
+    features; simulator access comes with the transitions unless `simulator` says otherwise."""
+    if simulator is None:
+        simulator = "transitions" in granted
+    return TaskInfo(name="grid", track="tabular", gamma=mdp.gamma, alpha=alpha,
+                    observation_space=gym.spaces.Discrete(mdp.n_states), action_space=gym.spaces.Discrete(mdp.n_actions),
+                    n_states=mdp.n_states, n_actions=mdp.n_actions,
+                    simulator=TabularTask("grid", mdp, alpha).simulator() if simulator else None, **granted)

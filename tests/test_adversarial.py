@@ -1,10 +1,11 @@
 import numpy as np
 import pytest
 
-from envs.gridworld import lfl_gridworld
-from envs.learners import ExpertConfig, SPIConfig, run_learner
-from envs.tabular import soft_optimal_policy, soft_score
-from envs.gym_view import TabularStreams
+from envs.tabular.gridworld import lfl_gridworld
+from envs.tabular.learners import ExpertConfig, SPIConfig, run_learner
+from envs.tabular.mdp import soft_optimal_policy, soft_score
+from envs.tabular.streams import TabularStreams
+from methods.base import NotApplicable
 from methods.adversarial import AIRL, GAIL, AdversarialConfig, TabularVecEnv, demonstrations
 from tests.conftest import grid_info
 
@@ -42,8 +43,9 @@ def test_demonstrations_are_the_last_batches_of_a_continuing_stream():
 
 def test_adversarial_methods_need_a_simulator(expert):
     mdp, alpha, data, _ = expert
-    with pytest.raises(ValueError, match="transitions"):
-        AIRL(SMOKE).fit(data, grid_info(mdp, alpha), seed=0)
+    with pytest.raises(NotApplicable, match="simulator access"):
+        AIRL.applicable(data, grid_info(mdp, alpha))
+    AIRL.applicable(data, grid_info(mdp, alpha, simulator=True))  # the model is not needed
     with pytest.raises(ValueError, match="reward_scale"):
         AdversarialConfig(reward_scale="unit")
 

@@ -99,12 +99,26 @@ def test_store_survives_a_partial_record(tmp_path):
 
 def test_a_failing_trial_is_a_record_and_the_run_exits_nonzero(tmp_path, capsys):
     store = str(tmp_path / "store")
-    # Exact policies without the dynamics: LfL raises, the trial is recorded as failed.
-    code, _ = run("run", "lfl-table1", "--store", store, "--no-progress", "--set", "protocol.grant_dynamics=false")
+    # GCL's segments are longer than the demonstrations: GCL raises, each trial is recorded as failed.
+    code, _ = run("run", "lfl-table2", "--store", store, "--no-progress", "--seeds", "1", "--set", "method.name=gcl",
+                  "--set", "protocol.grant_dynamics=true", "--set", "protocol.pairs_per_batch=5")
     assert code == 1
     records = ResultsStore(store).records()
-    assert len(records) == 2 and all(r["status"] == "failed" for r in records)
+    assert len(records) == 4 and all(r["status"] == "failed" for r in records)
+    assert "fewer than horizon" in records[0]["error"]
+
+
+def test_a_method_without_the_access_it_needs_is_n_a(tmp_path, capsys):
+    store = str(tmp_path / "store")
+    # Exact policies without the dynamics: LfL cannot apply; GCL plans with the true dynamics.
+    code, _ = run("run", "lfl-table1", "--store", store, "--no-progress", "--set", "protocol.grant_dynamics=false")
+    assert code == 0
+    records = ResultsStore(store).records()
+    assert len(records) == 2 and all(r["status"] == "n/a" for r in records)
     assert "needs the dynamics" in records[0]["error"]
+    code, _ = run("run", "lfl-table2", "--store", store, "--no-progress", "--seeds", "1", "--set", "method.name=gcl")
+    assert code == 0
+    assert any("needs model access" in (r["error"] or "") for r in ResultsStore(store).records())
 
 
 def test_a_cell_the_method_cannot_fill_is_n_a_with_its_reason(tmp_path, capsys):

@@ -13,12 +13,15 @@ from benchmark import config
 from benchmark.cli import main
 from benchmark.config import SECTIONS, ConfigError, Suite, expand, resolve, search_settings
 from envs.config_fields import Choices, Range, check_fields, rule
-from envs.learners import RandomImprovementsConfig
-from envs.tasks import GridworldConfig
+from envs.registry import LEARNERS, TRACK_OF_TASK
+from envs.tabular.learners import RandomImprovementsConfig
+from envs.tabular.task import GridworldConfig
 from methods.adversarial import AdversarialConfig
 
 CELL = {"task": {"name": "lfl-gridworld"}, "learner": {"name": "spi"}, "method": {"name": "lfl"}}
-CLASSES = [(section, name, cls) for section, registry in SECTIONS.items() for name, cls in registry.items()]
+CLASSES = [(section, name, cls) for section, registry in SECTIONS.items() if section != "learner"
+           for name, cls in registry.items()] + [("learner", name, cls) for track in LEARNERS
+                                                 for name, cls in LEARNERS[track].items()]
 CLASS_IDS = [f"{section}.{name}" for section, name, _ in CLASSES]
 
 
@@ -42,8 +45,14 @@ def field_ids(fields: list[tuple[str, type, dataclasses.Field]]) -> list[str]:
 FLOAT_FIELDS, INT_FIELDS = fields_of(float), fields_of(int)
 
 
+MUJOCO_CELL = {"task": {"name": "hopper"}, "learner": {"name": "ppo"}, "method": {"name": "oracle"}}
+
+
 def resolve_with(section: str, values: dict) -> dict:
-    cell = config.deep_merge(CELL, {section: values})
+    """CELL with `values` in `section`; a MuJoCo task or learner goes in a MuJoCo cell."""
+    mujoco = (section == "task" and TRACK_OF_TASK.get(values.get("name")) == "mujoco") or \
+        (section == "learner" and values.get("name") in LEARNERS["mujoco"] and values.get("name") not in LEARNERS["tabular"])
+    cell = config.deep_merge(MUJOCO_CELL if mujoco else CELL, {section: values})
     return resolve(cell, suite="test", seed=0, profile="quick")
 
 

@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from envs.gridworld import lfl_gridworld
-from envs.learners import ExpertConfig, SPIConfig, run_learner
-from envs.tabular import soft_optimal_policy, soft_score
+from envs.tabular.gridworld import lfl_gridworld
+from envs.tabular.learners import ExpertConfig, SPIConfig, run_learner
+from envs.tabular.mdp import soft_optimal_policy, soft_score
+from methods.base import NotApplicable
 from methods.dac import (DAC, DACConfig, absorbing_transitions, discriminator_loss, encode, input_gradient,
                          make_discriminator)
 from tests.conftest import grid_info
@@ -112,10 +113,15 @@ def test_runs_on_a_learner_using_the_last_batch():
     np.testing.assert_allclose(result.policy.sum(axis=1), 1.0)
 
 
-def test_needs_granted_dynamics():
+def test_needs_simulator_access_not_the_model():
     mdp = lfl_gridworld()
-    with pytest.raises(ValueError, match="transitions"):
-        DAC(SMOKE).fit(expert_data(mdp, 100, seed=0), grid_info(mdp), seed=0)
+    data = expert_data(mdp, 100, seed=0)
+    with pytest.raises(NotApplicable, match="simulator access"):
+        DAC.applicable(data, grid_info(mdp))
+    # the simulator alone is enough: DAC rolls out in it and never reads the dynamics
+    info = grid_info(mdp, simulator=True)
+    DAC.applicable(data, info)
+    assert info.transitions is None and np.isfinite(DAC(SMOKE).fit(data, info, seed=0).reward.table).all()
 
 
 @pytest.mark.parametrize("field, value", [("reward_scale", "fit"), ("demo_batches", 0), ("grad_penalty", -1.0),

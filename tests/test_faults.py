@@ -20,7 +20,7 @@ from benchmark.pipeline import observe_learner, section_config
 from benchmark.store import ResultsStore, artifact_matrix, artifact_values, has_artifact
 from benchmark.synthetic import leaderboard_records
 from envs.datasets import Batch, cache_key
-from envs.tasks import build_task
+from envs.registry import build_task
 from tests.test_cli import run
 
 # What the fixes added (StoreError, StoreWarning, CacheWarning, ...) is imported inside the tests

@@ -5,9 +5,10 @@ import pytest
 import torch
 
 from envs.datasets import Batch
-from envs.gridworld import lfl_gridworld
-from envs.learners import ExpertConfig, SPIConfig, run_learner
-from envs.tabular import soft_optimal_policy, soft_score
+from envs.tabular.gridworld import lfl_gridworld
+from envs.tabular.learners import ExpertConfig, SPIConfig, run_learner
+from envs.tabular.mdp import soft_optimal_policy, soft_score
+from methods.base import NotApplicable
 from methods.gcl import (GCLConfig, GuidedCostLearning, demo_segments, exact_log_partition, log_partition_estimate,
                          rollout, segment_log_prob)
 from tests.conftest import grid_info, random_mdp
@@ -86,10 +87,10 @@ def test_gcl_is_deterministic_given_the_seed():
     assert not np.array_equal(first.reward.table, method.fit(data, info, seed=6).reward.table)
 
 
-def test_gcl_needs_a_simulator():
+def test_gcl_needs_model_access():
     mdp, alpha, data = expert_data(100)
-    with pytest.raises(ValueError, match="simulator"):
-        GuidedCostLearning().fit(data, grid_info(mdp, alpha, start=mdp.start), seed=0)
+    with pytest.raises(NotApplicable, match="model access"):  # its policy step plans with the true dynamics
+        GuidedCostLearning.applicable(data, grid_info(mdp, alpha, start=mdp.start, simulator=True))
     with pytest.raises(ValueError, match="start"):
         GuidedCostLearning().fit(data, grid_info(mdp, alpha, transitions=mdp.transitions), seed=0)
     with pytest.raises(ValueError, match="segment_start"):

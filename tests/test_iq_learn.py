@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from envs.gridworld import lfl_gridworld
-from envs.learners import ExpertConfig, SPIConfig, run_learner
-from envs.tabular import soft_optimal_policy, soft_score
+from envs.tabular.gridworld import lfl_gridworld
+from envs.tabular.learners import ExpertConfig, SPIConfig, run_learner
+from envs.tabular.mdp import soft_optimal_policy, soft_score
 from methods.iq_learn import IQLearn, IQLearnConfig, iq_loss, soft_value
 from tests.conftest import grid_info, random_mdp
 

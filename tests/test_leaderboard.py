@@ -299,3 +299,43 @@ def test_screenshot_script_fails_without_output(tmp_path):
                              str(tmp_path / "x.png")], capture_output=True, text=True, timeout=30)
     assert result.returncode != 0 and "missing.html" in result.stderr
     assert not (tmp_path / "x.png").exists()
+
+
+# ----- reference rows ---------------------------------------------------------------------------
+
+def reference_table() -> Table:
+    """Two methods, then the reference rows (the oracle above both, behavioural cloning below)."""
+    rows = ((text("b-method"), Cell(0.5, n=3, best=True)), (text("a-method"), Cell(0.2, n=3)),
+            (text("oracle (reference)"), Cell(1.0, n=3)), (text("bc (reference)"), Cell(0.1, n=3)))
+    return Table("ref", "With reference rows", ("method", "spi"), rows, row_kinds=("", "", "reference", "reference"))
+
+
+def test_reference_rows_are_set_apart():
+    dom = parse(page([Section("gridworld", "quick", "Gridworld", (reference_table(),))]))
+    rows = list(table_node(dom).iter("tr"))[1:]
+    assert [tr.attrs.get("class") for tr in rows] == [None, None, "reference", "reference"]
+    with pytest.raises(ValueError, match="row_kinds"):
+        Table("t", "t", ("method",), ((text("x"),),), row_kinds=("", "reference"))
+
+
+SORT_REFERENCE = """<script>
+(function () {
+  var t = document.querySelector("table.sortable"), head = t.tHead.rows[0].cells;
+  function order() {
+    return Array.from(t.tBodies[0].rows,
+                      function (r) { return r.cells[0].querySelector(".value").textContent; }).join(",");
+  }
+  head[1].click(); document.body.dataset.asc = order();
+  head[1].click(); document.body.dataset.desc = order();
+})();
+</script></body>"""
+
+
+@needs_chromium
+def test_sorting_keeps_reference_rows_below_the_methods_in_chromium(tmp_path):
+    path = tmp_path / "reference.html"
+    html = page([Section("gridworld", "quick", "Gridworld", (reference_table(),))])
+    path.write_text(html.replace("</body>", SORT_REFERENCE))
+    (body,) = list(dump_dom(path, tmp_path).iter("body"))
+    assert body.attrs["data-asc"] == "a-method,b-method,oracle (reference),bc (reference)"
+    assert body.attrs["data-desc"] == "b-method,a-method,oracle (reference),bc (reference)"

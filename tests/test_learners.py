@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 
 from envs.datasets import Batch, ObservationDataset, load_or_generate, ReferenceScores
-from envs.gridworld import lfl_gridworld
-from envs.learners import (QLearningConfig, RandomImprovementsConfig, SPIConfig, SVIConfig, run_learner,
+from envs.tabular.gridworld import lfl_gridworld
+from envs.tabular.learners import (QLearningConfig, RandomImprovementsConfig, SPIConfig, SVIConfig, run_learner,
                            sample_stream)
-from envs.tabular import soft_score
+from envs.tabular.mdp import soft_score
 
 LEARNERS = [SPIConfig(), SVIConfig(), QLearningConfig(), RandomImprovementsConfig()]
 

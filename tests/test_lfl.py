@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 
 from envs.datasets import ObservationDataset
-from envs.gridworld import lfl_gridworld
-from envs.learners import ExpertConfig, SPIConfig, run_learner
-from envs.tabular import soft_optimal_policy, soft_policy_improvement, soft_score, uniform_policy
+from envs.tabular.gridworld import lfl_gridworld
+from envs.tabular.learners import ExpertConfig, SPIConfig, run_learner
+from envs.tabular.mdp import soft_optimal_policy, soft_policy_improvement, soft_score, uniform_policy
 from methods.base import NotApplicable
 from methods.lfl import LfL, LfLConfig, inverted_improvement_rewards
 from tests.conftest import grid_info, random_mdp

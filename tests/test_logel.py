@@ -2,18 +2,17 @@ import numpy as np
 import pytest
 
 from envs.datasets import ObservationDataset
-from envs.gpomdp import GPOMDPConfig, gpomdp_gradient, gpomdp_policies, sample_episodes, score_functions
-from envs.gridworld import lfl_gridworld
-from envs.learners import ExpertConfig, SPIConfig, run_learner, sample_stream
-from envs.patchgrid import WEIGHTS, patch_gridworld
-from envs.tabular import soft_optimal_policy, soft_score
-from methods.base import TaskInfo
+from envs.tabular.gpomdp import GPOMDPConfig, gpomdp_gradient, gpomdp_policies, sample_episodes, score_functions
+from envs.tabular.gridworld import lfl_gridworld
+from envs.tabular.learners import ExpertConfig, SPIConfig, run_learner, sample_stream
+from envs.tabular.patchgrid import WEIGHTS, patch_gridworld
+from envs.tabular.mdp import soft_optimal_policy, soft_score
+from tests.conftest import grid_info
 from methods.logel import LOGEL, LOGELConfig, exact_jacobian, logits_policy
 
 
 def info(mdp, **granted):
-    return TaskInfo(name="grid", gamma=mdp.gamma, alpha=0.3, n_states=mdp.n_states, n_actions=mdp.n_actions,
-                    features=mdp.features, start=mdp.start, **granted)
+    return grid_info(mdp, 0.3, features=mdp.features, start=mdp.start, **granted)
 
 
 def gpomdp_data(mdp, seed, k=30, pairs=1000):

@@ -1,8 +1,8 @@
 import numpy as np
 
-from envs.gridworld import lfl_gridworld
-from envs.learners import ExpertConfig, run_learner
-from envs.tabular import soft_optimal_policy, soft_score
+from envs.tabular.gridworld import lfl_gridworld
+from envs.tabular.learners import ExpertConfig, run_learner
+from envs.tabular.mdp import soft_optimal_policy, soft_score
 from methods.base import transition_counts
 from methods.maxent import MaxEntConfig, MaxEntIRL, demonstration_log_likelihood
 from tests.conftest import grid_info, random_mdp

@@ -2,9 +2,10 @@ import numpy as np
 import pytest
 
 from benchmark.config import expand, load_suite, trial_id
-from benchmark.pipeline import behaviour_clone, observe_learner, run_trial, section_config
+from benchmark.observers import behaviour_clone_table
+from benchmark.pipeline import observe_learner, run_trial, section_config
 from envs.datasets import Batch, ObservationDataset
-from envs.tasks import build_task
+from envs.registry import build_task
 
 
 def table2_configs(seeds=1):
@@ -60,5 +61,5 @@ def test_behaviour_clone_is_the_maximum_likelihood_policy_of_the_last_batch():
     batch = Batch(observations=np.array([0, 0, 0, 1]), actions=np.array([1, 1, 0, 2]),
                   next_observations=np.array([1, 1, 0, 2]), episode_starts=np.zeros(4, bool))
     first = Batch(np.array([2]), np.array([0]), np.array([2]), np.zeros(1, bool))
-    policy = behaviour_clone(ObservationDataset((first, batch)), n_states=3, n_actions=3)
+    policy = behaviour_clone_table(ObservationDataset((first, batch)), n_states=3, n_actions=3)
     np.testing.assert_allclose(policy, [[1 / 3, 2 / 3, 0], [0, 0, 1], [1 / 3, 1 / 3, 1 / 3]])

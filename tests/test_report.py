@@ -64,7 +64,8 @@ def latex_structure_errors(document: str) -> list[str]:
     if unescaped.count("{") != unescaped.count("}"):
         errors.append("unbalanced braces")
     for spec, body in re.findall(r"\\begin\{tabular\}\{(\w+)\}(.*?)\\end\{tabular\}", document, re.S):
-        if [m for m in re.findall(r"\\(toprule|midrule|bottomrule)", body)] != ["toprule", "midrule", "bottomrule"]:
+        rules = re.findall(r"\\(toprule|midrule|bottomrule)", body)  # a further midrule sets a row group apart
+        if rules[:2] != ["toprule", "midrule"] or rules[-1:] != ["bottomrule"] or set(rules[2:-1]) - {"midrule"}:
             errors.append("booktabs rules out of order")
         for line in body.split("\\\\")[:-1]:
             cells = re.sub(r"\\&", "", line).count("&") + 1
@@ -216,8 +217,8 @@ def test_the_report_command_imports_neither_torch_nor_ray(tmp_path):
 
 def test_ablation_rows_are_swept_values_and_win_counts_belong_to_their_learner(tmp_path):
     rng = np.random.default_rng(0)
-    # > 1: beats the learner; the suite's learner order (svi, q_learning) is not the alphabetical one
-    quality = {("q_learning", 2): 1.5, ("q_learning", 5): 0.5, ("svi", 2): 0.2, ("svi", 5): 1.3}
+    # > 1: beats the learner; the records' learner order (svi, then q_learning) is not the alphabetical one
+    quality = {("svi", 2): 0.2, ("svi", 5): 1.3, ("q_learning", 2): 1.5, ("q_learning", 5): 0.5}
     records = [synthetic_record(suite="ablation", method="lfl", learner=learner, seed=s, rng=rng, quality=q,
                                 extra_config={"learner": {"k": k}})
                for (learner, k), q in quality.items() for s in range(6)]
@@ -256,3 +257,119 @@ def test_tables_and_figures_computed_in_forked_processes_equal_those_computed_he
 
     scores = {"a": np.arange(12.0).reshape(6, 2)}
     assert aggregate_intervals(scores, options) == aggregate_intervals(scores, options)
+
+
+# ----- what the report takes from the records ---------------------------------------------------
+
+def test_normalization_follows_the_records_source_not_the_learners_name(tmp_path):
+    rng = np.random.default_rng(0)
+    named_expert = synthetic_record(suite="s", method="lfl", learner="expert", seed=0, rng=rng, quality=0.7)
+    named_spi = synthetic_record(suite="s", method="lfl", learner="spi", seed=0, rng=rng, quality=0.7)
+    named_expert["source"], named_spi["source"] = "sequence", "expert"
+    named_expert["metrics"]["learner_first_score"] = named_expert["metrics"]["random_score"] + 1.0  # a span
+    df = frame([named_expert, named_spi], tmp_path)
+    m = df.set_index("learner")
+    lfl = (m.score - m.learner_first_score) / (m.learner_last_score - m.learner_first_score)
+    expert = (m.score - m.random_score) / (m.optimal_score - m.random_score)
+    values = values_of(df, "normalized", "protocol").set_axis(df.learner)
+    assert values["expert"] == pytest.approx(lfl["expert"]) and values["expert"] != pytest.approx(expert["expert"])
+    assert values["spi"] == pytest.approx(expert["spi"]) and values["spi"] != pytest.approx(lfl["spi"])
+    table = layout_leaderboard(df, FAST)[0]()
+    protocols = dict(zip(table.columns, table.column_protocols))
+    assert protocols["expert"] == "sequence" and protocols["spi"] == "expert"
+
+
+def test_records_without_a_source_take_the_learners_declaration(tmp_path, monkeypatch):
+    import types
+
+    from benchmark import report
+
+    rng = np.random.default_rng(0)
+    records = [synthetic_record(suite="s", method="lfl", learner=l, seed=0, rng=rng, quality=0.7)
+               for l in ("spi", "expert")]
+    for record in records:
+        del record["source"]
+    df = frame(records, tmp_path)
+    assert df.source.isna().all() and (df.track == "tabular").all()
+    asked = []
+    registry = types.ModuleType("envs.registry")
+    registry.learner_source = lambda track, learner: asked.append((track, learner)) or "expert"
+    monkeypatch.setitem(sys.modules, "envs.registry", registry)
+    assert report.sources(df).tolist() == ["expert", "expert"]
+    assert asked == [("tabular", "spi"), ("tabular", "expert")]
+    # the legacy fallback, without envs.registry: "expert" for the learner named so, else "sequence"
+    monkeypatch.setitem(sys.modules, "envs.registry", None)  # importing it raises ImportError
+    assert report.sources(df).tolist() == ["sequence", "expert"]
+    assert report.declared_source(None, "expert") == "expert" and report.declared_source(None, "q") == "sequence"
+
+
+def test_learners_are_ordered_as_the_records_first_show_them(tmp_path):
+    rng = np.random.default_rng(0)
+    records = [synthetic_record(suite="gridworld", method="lfl", learner=l, seed=s, rng=rng, quality=0.8)
+               for l in ("gpomdp", "expert", "spi") for s in range(2)]
+    table = layout_leaderboard(frame(records, tmp_path), FAST)[0]()
+    assert table.columns == ("method", "gpomdp", "expert", "spi", "aggregate")
+
+
+def reference_records(n_seeds: int = 4) -> list[dict]:
+    records = leaderboard_records(n_seeds, methods=("lfl", "gail"), learners=("spi", "expert"))
+    rng = np.random.default_rng(1)
+    # the oracle scores best everywhere, behavioural cloning worst
+    records += [synthetic_record(suite="gridworld", method=m, learner=l, seed=s, rng=rng, quality=q)
+                for m, q in (("bc", -1.0), ("oracle", 3.0)) for l in ("spi", "expert") for s in range(n_seeds)]
+    return records
+
+
+def test_reference_rows_follow_the_methods_marked_and_take_no_best_mark(tmp_path):
+    df = frame(reference_records(), tmp_path)
+    table = layout_leaderboard(df, FAST)[0]()
+    assert [row[0].text for row in table.rows] == ["gail", "lfl", "oracle (reference)", "bc (reference)"]
+    assert table.row_kinds == ("", "", "reference", "reference")
+    for j in range(1, len(table.columns)):
+        assert table.rows[2][j].point > max(row[j].point for row in table.rows[:2])  # the oracle is highest...
+        assert not table.rows[2][j].best and not table.rows[3][j].best  # ...but not a method to mark
+        assert sum(row[j].best for row in table.rows[:2]) >= 1
+    assert any("reference rows" in note for note in table.notes)
+    generic = sections(df, {}, FAST)[0].tables[0]
+    assert [row[0].text for row in generic.rows][-2:] == ["oracle (reference)", "bc (reference)"]
+    assert r"\midrule" + "\noracle (reference)" in latex([Section("gridworld", "quick", "g", (table,))])
+    assert latex_structure_errors(latex([Section("gridworld", "quick", "g", (table,))])) == []
+
+
+def test_reference_rows_are_left_out_of_the_method_comparisons(tmp_path):
+    df = frame(reference_records(), tmp_path, artifacts=True)
+    ok = df.assign(value=values_of(df, "normalized", "protocol"))
+    figure = figures.improvement_matrix(ok, ["spi", "expert"])
+    labels = [t.get_text() for t in figure.axes[0].get_yticklabels()]
+    assert labels == ["gail", "lfl"]
+    no_bc_on_spi = ok.assign(value=ok.value.where(~((ok.method == "bc") & (ok.learner == "spi"))))
+    assert figures.common_tasks(no_bc_on_spi, ["spi", "expert"]) == ["spi", "expert"]  # a reference row drops none
+    drawn = figures.for_layout("leaderboard", df, ReportOptions(bootstrap_reps=50), "g")
+    assert [f.name for f in drawn] == ["g-score-intervals", "g-improvement", "g-profiles", "g-learning-curves",
+                                       "g-rewards"]
+    panels, _ = figures.heatmap_panels(df[df.learner == "spi"], "method")
+    assert [title for title, _ in panels] == ["true reward", "lfl (seed 0)", "gail (seed 0)"]  # no oracle, no bc
+
+
+def test_heatmaps_draw_the_records_true_reward_and_none_without_it(tmp_path):
+    rng = np.random.default_rng(0)
+    distinctive = np.arange(12 * 2, dtype=float).reshape(12, 2)  # a 4 (wide) x 3 (high) grid, 2 actions
+    records = [synthetic_record(suite="gridworld", method=m, learner="spi", seed=0, rng=rng, quality=0.8)
+               for m in ("lfl", "gail")]
+    for record in records:
+        record["artifacts"].update(true_reward=distinctive.tolist(), grid_shape=[4, 3],
+                                   reward=rng.normal(size=(12, 2)).tolist())
+    df = frame(records, tmp_path / "with", artifacts=True)
+    jobs = figures.jobs_for_layout("leaderboard", df, FAST, "g")
+    assert "g-rewards" in [job.name for job in jobs]
+    panels, grid_shape = figures.heatmap_panels(df, "method")
+    assert grid_shape == (4, 3) and np.array_equal(panels[0][1], distinctive)
+    assert figures.state_grid(panels[0][1], grid_shape)[-1, 0] == distinctive[0].mean()
+    assert next(job for job in jobs if job.name == "g-rewards").run() is not None
+    for record in records:
+        del record["artifacts"]["true_reward"], record["artifacts"]["grid_shape"]
+    df = frame(records, tmp_path / "without", artifacts=True)
+    jobs = figures.jobs_for_layout("leaderboard", df, FAST, "g")
+    assert "g-rewards" not in [job.name for job in jobs] and figures.heatmap_panels(df, "method") is None
+    for layout in ("lfl-table1", "lfl-table2"):
+        assert not [job for job in figures.jobs_for_layout(layout, df, FAST, "g") if job.name == "g-rewards"]

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from benchmark.reward_distance import epic_distance
-from envs.gridworld import lfl_gridworld
-from envs.tabular import shaping, soft_policy_improvement, uniform_policy
+from envs.tabular.gridworld import lfl_gridworld
+from envs.tabular.mdp import shaping, soft_policy_improvement, uniform_policy
 from methods.lfl import inverted_improvement_rewards
 from tests.conftest import random_mdp
 

@@ -59,3 +59,32 @@ def test_artifacts_parse_back_to_what_was_written(tmp_path):
         k = len(artifact["learner_curve"])
         assert row[:k].tolist() == artifact["learner_curve"] and np.isnan(row[k:]).all()
     assert np.isnan(matrix[3:]).all()
+
+
+def test_track_and_source_round_trip_and_are_optional(tmp_path):
+    import pytest
+
+    from benchmark.store import StoreWarning, record_problem
+
+    store = ResultsStore(tmp_path)
+    new = trial_record("new", track="mujoco", source="expert", metrics={"score": 1.0},
+                       artifacts={"learner_curve": [0.0, 1.0]}, config={"seed": 0}, created_at="now")
+    old = trial_record("old", metrics={"score": 2.0})
+    store.append([new, old])
+    line = store.path.read_bytes().splitlines()[0]
+    record, raw = split_record(line)
+    assert (record["track"], record["source"]) == ("mujoco", "expert") and raw["config"] == b'{"seed": 0}'
+    assert [(r.get("track"), r.get("source")) for r in store.records()] == [("mujoco", "expert"), (None, None)]
+    for workers in (1, 2):
+        frame = store.frame(workers=workers)
+        assert frame.track.tolist()[0] == "mujoco" and frame.source.tolist()[0] == "expert"
+        assert frame.track.isna().tolist() == [False, True] and frame.source.isna().tolist() == [False, True]
+    only_old = ResultsStore(tmp_path / "old")
+    only_old.append([old])
+    frame = only_old.frame()
+    assert frame.source.isna().all() and not pd.api.types.is_numeric_dtype(frame.source)  # never a metric
+    assert record_problem({**old, "source": 1}) == "'source' is int, not str"
+    with open(store.path, "ab") as handle:
+        handle.write(json.dumps({**old, "trial_id": "bad", "track": 3}, sort_keys=True).encode() + b"\n")
+    with pytest.warns(StoreWarning, match="'track' is int"):
+        assert len(store.frame()) == 2

@@ -33,8 +33,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from envs.gridworld import MOVES, SIZE, grid_transitions, state_index
-from envs.tabular import TabularMDP
+from envs.tabular.gridworld import MOVES, SIZE, grid_transitions, state_index
+from envs.tabular.mdp import TabularMDP
 
 GAMMA = 0.96
 ALPHA = 0.3  # the suite's task entropy weight (the observer is scored with it)

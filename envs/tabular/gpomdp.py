@@ -14,7 +14,7 @@ Defaults are the paper's/code's: 50 trajectories of length 20, 30 steps, learnin
 taken from the MDP (0.96 on the patch grid). The learner optimises the plain discounted return of
 the true reward (no entropy term), so the task's alpha is unused; it samples its own batches with
 `rng`. It returns the policies pi_0..pi_K it went through (pi_0 uniform); what the observer sees
-of them is sampled separately by envs.learners.run_learner, like every other learner.
+of them is sampled separately by envs.tabular.learners.run_learner, like every other learner.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import numpy as np
 from scipy.special import softmax
 
 from envs.config_fields import bounded, check_config
-from envs.tabular import TabularMDP
+from envs.tabular.mdp import TabularMDP
 
 Array = np.ndarray
 
@@ -36,6 +36,7 @@ class GPOMDPConfig:
     """G(PO)MDP learner; k gradient steps give K+1 = k+1 observed policies."""
 
     name: ClassVar[str] = "gpomdp"
+    source: ClassVar[str] = "sequence"
     k: int = bounded(30, ge=1)
     batch_size: int = bounded(50, ge=1)
     horizon: int = bounded(20, ge=1)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 
-from envs.tabular import TabularMDP
+from envs.tabular.mdp import TabularMDP
 
 
 class TabularEnv(gym.Env):
@@ -69,3 +69,12 @@ class TabularStreams:
             self.state[truncated] = self.starts(int(truncated.sum()))
             self.t[truncated] = 0
         return s_next, truncated
+
+    def act(self, policy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Acts with a policy table (S, A); returns (s, a, s', terminal), terminal all False (the
+        streams are only truncated: a time limit restarts a stream, and s' is still a real next state)."""
+        s = self.state
+        a = (policy[s].cumsum(axis=1) <= self.rng.random(self.n)[:, None]).sum(axis=1)
+        a = np.minimum(a, policy.shape[1] - 1)
+        s_next, _ = self.step(a)
+        return s, a, s_next, np.zeros(self.n, dtype=bool)

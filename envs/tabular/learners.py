@@ -14,8 +14,8 @@ import numpy as np
 
 from envs.config_fields import bounded, check_config
 from envs.datasets import Batch, ObservationDataset
-from envs.gpomdp import GPOMDPConfig, gpomdp_policies
-from envs.tabular import (
+from envs.tabular.gpomdp import GPOMDPConfig, gpomdp_policies
+from envs.tabular.mdp import (
     TabularMDP,
     boltzmann,
     soft_bellman_optimality,
@@ -32,6 +32,7 @@ class SPIConfig:
     """Soft policy iteration from the uniform policy (the model LfL assumes)."""
 
     name: ClassVar[str] = "spi"
+    source: ClassVar[str] = "sequence"
     k: int = bounded(3, ge=0)  # k = 0: the uniform policy alone (a method needing an improvement reports n/a)
 
     def __post_init__(self) -> None:
@@ -44,6 +45,7 @@ class SVIConfig:
     observed policy pi_k = softmax(Q_k / alpha), Q_0 = q_init everywhere."""
 
     name: ClassVar[str] = "svi"
+    source: ClassVar[str] = "sequence"
     k: int = bounded(20, ge=0)
     q_init: float = bounded(0.0)
 
@@ -58,6 +60,7 @@ class QLearningConfig:
     updated on it)."""
 
     name: ClassVar[str] = "q_learning"
+    source: ClassVar[str] = "sequence"
     k: int = bounded(50, ge=0)
     learning_rate: float = bounded(0.1, gt=0.0, le=1.0)  # a step towards the TD target: beyond 1 it overshoots
     q_init: float = bounded(0.0)
@@ -72,6 +75,7 @@ class RandomImprovementsConfig:
     the observer sees the first n_observed."""
 
     name: ClassVar[str] = "random_improvements"
+    source: ClassVar[str] = "sequence"
     n_policies: int = bounded(15, ge=1)
     n_observed: int = bounded(10, ge=1)
 
@@ -92,6 +96,7 @@ class ExpertConfig:
     n_batches batches (K = n_batches - 1 'improvements' that change nothing)."""
 
     name: ClassVar[str] = "expert"
+    source: ClassVar[str] = "expert"  # imitation's normalization: 0 = uniform policy, 1 = optimal
     n_batches: int = bounded(1, ge=1)
 
     def __post_init__(self) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from envs.tabular import TabularMDP
+from envs.tabular.mdp import TabularMDP
 
 SIZE = 5
 MOVES = np.array([[1, -1, 0, 0], [0, 0, -1, 1]])  # column d is (dx, dy) of action d

@@ -1,0 +1,194 @@
+"""The observer of each track: train a fresh agent on a reward, score it on the true reward.
+
+`observe(task, reward, dataset, reference, seed)` gives a trial's metrics and artifacts, where
+reward is a method's RecoveredReward, TRUE_REWARD (the oracle reference row) or NO_REWARD (the
+bc reference row: the clone of the last observed batch, not trained further).
+Tabular: the exact soft-optimal policy for the reward, under the true dynamics and the task's
+alpha, scored by its soft value. MuJoCo: SB3 PPO on the reward, started from a behavioural clone
+of the last observed batch, scored by its mean true return.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
+
+from benchmark.normalization import expert_normalized, lfl_normalized
+from benchmark.reward_distance import epic_distance
+from envs.datasets import Batch, ObservationDataset, ReferenceScores
+from envs.task import Task
+from methods.base import FitResult, RecoveredReward
+
+TRUE_REWARD, NO_REWARD = "true reward", "no reward"
+# The tabular observer's learning curve: soft policy improvement steps on the recovered reward
+# (Newton's method on the soft Bellman equation, so 10 steps reach the fixed point on these grids).
+OBSERVER_STEPS = 10
+SIGNIFICANT_DIGITS = 6  # curves and reward tables in records are for figures, not for metrics
+EVAL_SEED = 40_000  # every observer of a task is scored on the same episodes' start states
+
+
+def rounded(values) -> list:
+    """Nested lists of floats at SIGNIFICANT_DIGITS, for compact records."""
+    return np.vectorize(lambda x: float(f"{x:.{SIGNIFICANT_DIGITS}g}"), otypes=[float])(
+        np.asarray(values, dtype=float)).tolist()
+
+
+def score_metrics(score: float, reference: ReferenceScores) -> dict[str, float]:
+    """A score with the learner's and the references' scores and both normalizations."""
+    first, last = float(reference.learner[0]), float(reference.learner[-1])
+    return {
+        "score": score,
+        "regret": reference.optimal - score,
+        "learner_first_score": first,
+        "learner_last_score": last,
+        "optimal_score": reference.optimal,
+        "random_score": reference.random,
+        "normalized_score": float(lfl_normalized(score, first, last)),
+        "normalized_score_expert": float(expert_normalized(score, reference.random, reference.optimal)),
+    }
+
+
+# ----- tabular -----------------------------------------------------------------------------------
+
+def tabular_observe(task, reward: Any, dataset: ObservationDataset, reference: ReferenceScores,
+                    fit: FitResult | None, seed: int) -> tuple[dict[str, float], dict[str, Any]]:
+    from envs.tabular.mdp import soft_optimal_policy, soft_score
+
+    mdp, alpha = task.mdp, task.alpha
+    start = behaviour_clone_table(dataset, mdp.n_states, mdp.n_actions)
+    table = None if reward is NO_REWARD else mdp.reward if reward is TRUE_REWARD else reward.table
+    observer = start if table is None else soft_optimal_policy(mdp, alpha, table)
+    metrics = score_metrics(soft_score(mdp, observer, alpha), reference)
+    metrics["epic_distance"] = float("nan") if table is None else \
+        epic_distance(table, mdp.reward, mdp.transitions, mdp.gamma)
+    if fit is not None and fit.policy is not None:
+        metrics["method_policy_score"] = soft_score(mdp, fit.policy, alpha)
+    artifacts = {"learner_curve": rounded(reference.learner),
+                 "observer_curve": rounded([soft_score(mdp, start, alpha)] if table is None else
+                                           tabular_curve(task, table, start)),
+                 **task.describe()}
+    if table is not None:
+        artifacts["reward"] = rounded(table)
+    return metrics, artifacts
+
+
+def behaviour_clone_table(dataset: ObservationDataset, n_states: int, n_actions: int) -> np.ndarray:
+    """(S, A) the observer's starting policy: the last observed policy when policies are observed
+    exactly, else the maximum-likelihood clone of the last batch (uniform in unvisited states)."""
+    if dataset.policies is not None:
+        return np.asarray(dataset.policies[-1], dtype=float)
+    batch = dataset.batches[-1]
+    counts = np.zeros((n_states, n_actions))
+    np.add.at(counts, (batch.observations, batch.actions), 1.0)
+    visits = counts.sum(axis=1, keepdims=True)
+    return np.where(visits > 0, counts / np.maximum(visits, 1.0), 1.0 / n_actions)
+
+
+def tabular_curve(task, reward: np.ndarray, start: np.ndarray, steps: int = OBSERVER_STEPS) -> list[float]:
+    """True-reward scores of the observer as it learns on the recovered reward, like LfL's Fig. 4:
+    it starts from the clone of the learner's last observed behaviour and takes `steps` soft
+    policy improvement steps on the recovered reward (their limit is the evaluated observer)."""
+    from envs.tabular.mdp import soft_policy_improvement, soft_score
+
+    mdp, alpha = task.mdp, task.alpha
+    policy, scores = start, [soft_score(mdp, start, alpha)]
+    for _ in range(steps):
+        policy = soft_policy_improvement(mdp, policy, alpha, reward)
+        scores.append(soft_score(mdp, policy, alpha))
+    return scores
+
+
+# ----- MuJoCo ------------------------------------------------------------------------------------
+
+def mujoco_observe(task, reward: Any, dataset: ObservationDataset, reference: ReferenceScores,
+                   fit: FitResult | None, seed: int) -> tuple[dict[str, float], dict[str, Any]]:
+    """SB3 PPO on `reward` (the environment's own for the oracle), from a behavioural clone of the
+    last observed batch (or from scratch), scored at curve_points checkpoints; the last is the score."""
+    from envs.mujoco.ppo import make_ppo, mean_return, torch_threads, vec_env
+    from envs.seeding import seeded_global_rngs
+
+    cfg = task.config
+    settings = cfg.observer_settings()
+    steps = 0 if reward is NO_REWARD else cfg.observer_steps
+    chunk = settings.steps_per_update * max(1, -(-steps // (settings.steps_per_update * (cfg.curve_points - 1))))
+    score = lambda policy: mean_return(policy, task.make_env, cfg.eval_episodes, EVAL_SEED)  # noqa: E731
+    with seeded_global_rngs(seed), torch_threads(1):
+        venv = vec_env(task.make_env, settings.n_envs, seed)
+        if reward is not TRUE_REWARD and reward is not NO_REWARD:
+            venv = RecoveredRewardVecEnv(venv, reward.function)
+        model = make_ppo(venv, settings, seed)
+        if cfg.observer_start == "bc" or reward is NO_REWARD:
+            behaviour_clone(model.policy, dataset.batches[-1], steps=cfg.bc_steps, seed=seed)
+        curve, at = [score(model.policy)], [0]
+        while at[-1] < steps:
+            model.learn(total_timesteps=min(chunk, steps - at[-1]), reset_num_timesteps=False)
+            at.append(int(model.num_timesteps))
+            curve.append(score(model.policy))
+        venv.close()
+    metrics = score_metrics(curve[-1], reference)
+    metrics["observer_steps"] = float(at[-1])
+    artifacts = {"learner_curve": rounded(reference.learner), "observer_curve": rounded(curve),
+                 "observer_curve_steps": at, **task.describe()}
+    return metrics, artifacts
+
+
+def behaviour_clone(policy, batch: Batch, *, steps: int, seed: int, batch_size: int = 64) -> None:
+    """Fits an SB3 policy in place to a batch's state-action pairs by maximum likelihood, with
+    imitation's BC (Adam, lr 1e-3, its small entropy bonus, no L2 penalty), for `steps` minibatch
+    steps: the Gaussian's log-std moves about lr a step, so a clone needs thousands of them."""
+    import tempfile
+
+    from imitation.algorithms.bc import BC
+    from imitation.data.types import Transitions
+    from imitation.util import logger as imitation_logger
+
+    dones = np.append(batch.episode_starts[1:], False)  # an episode ends where the next one starts
+    demos = Transitions(obs=batch.observations, acts=batch.actions, next_obs=batch.next_observations, dones=dones,
+                        infos=np.array([{}] * len(batch), dtype=object))
+    with tempfile.TemporaryDirectory() as log_dir:
+        trainer = BC(observation_space=policy.observation_space, action_space=policy.action_space,
+                     rng=np.random.default_rng(seed), policy=policy, demonstrations=demos,
+                     batch_size=min(batch_size, len(batch)), device="cpu",
+                     custom_logger=imitation_logger.configure(log_dir, format_strs=[]))
+        trainer.train(n_batches=steps, progress_bar=False, log_interval=10**9)
+
+
+class RecoveredRewardVecEnv(VecEnvWrapper):
+    """A VecEnv whose rewards are a recovered reward function, called once per vectorized step on
+    the whole batch (obs, actions, next obs; next obs is the terminal observation where an episode
+    ended). Termination, truncation and observations stay the environment's."""
+
+    def __init__(self, venv: VecEnv, function: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]) -> None:
+        super().__init__(venv)
+        self.function = function
+        self.last_obs: np.ndarray | None = None
+        self.actions: np.ndarray | None = None
+
+    def reset(self) -> np.ndarray:
+        self.last_obs = self.venv.reset()
+        return self.last_obs
+
+    def step_async(self, actions: np.ndarray) -> None:
+        self.actions = actions
+        self.venv.step_async(actions)
+
+    def step_wait(self):
+        obs, _, dones, infos = self.venv.step_wait()
+        next_obs = np.array(obs, copy=True)
+        for i in np.flatnonzero(dones):
+            next_obs[i] = infos[i]["terminal_observation"]
+        rewards = np.asarray(self.function(self.last_obs, self.actions, next_obs), dtype=np.float32).reshape(-1)
+        self.last_obs = obs
+        return obs, rewards, dones, infos
+
+
+OBSERVERS: dict[str, Callable[..., tuple[dict[str, float], dict[str, Any]]]] = {
+    "tabular": tabular_observe, "mujoco": mujoco_observe}
+
+
+def observe(task: Task, reward: RecoveredReward | str, dataset: ObservationDataset, reference: ReferenceScores,
+            *, fit: FitResult | None = None, seed: int = 0) -> tuple[dict[str, float], dict[str, Any]]:
+    """The trial's metrics and artifacts from the track's observer."""
+    return OBSERVERS[task.track](task, reward, dataset, reference, fit, seed)

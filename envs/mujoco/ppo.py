@@ -1,0 +1,233 @@
+"""SB3 PPO on the MuJoCo tasks: the recorded learner, the local experts, and scoring.
+
+Everything here runs in-process (DummyVecEnv), on one torch thread, with explicit seeds for SB3,
+the environments and torch, so that a recording or an expert is a deterministic function of its
+config and seed. No observation normalization: the recorded batches are raw observations as the
+environment emits them, and a policy acts on raw observations.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import gymnasium as gym
+import numpy as np
+import torch
+from stable_baselines3 import PPO
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
+
+from envs.datasets import Batch, default_cache_dir
+from envs.seeding import seeded_global_rngs
+
+Array = np.ndarray
+
+
+@dataclass(frozen=True)
+class PPOSettings:
+    """SB3 PPO's settings (the LfL paper's learner: lr 3e-4, 10 epochs, 32 minibatches, clip 0.2,
+    gamma 0.99, GAE 0.95, no entropy bonus; 64-64 tanh actor and critic). A profile scales
+    n_envs and n_steps only."""
+
+    n_envs: int = 32
+    n_steps: int = 2048
+    n_minibatches: int = 32
+    n_epochs: int = 10
+    learning_rate: float = 3e-4
+    clip_range: float = 0.2
+    gamma: float = 0.99
+    gae_lambda: float = 0.95
+    ent_coef: float = 0.0
+
+    @property
+    def steps_per_update(self) -> int:
+        return self.n_envs * self.n_steps
+
+
+def vec_env(make: Callable[[], gym.Env], n: int, seed: int) -> VecEnv:
+    venv = DummyVecEnv([make] * n)
+    venv.seed(seed)
+    return venv
+
+
+def make_ppo(venv: VecEnv, settings: PPOSettings, seed: int) -> PPO:
+    return PPO("MlpPolicy", venv, seed=seed, device="cpu", n_steps=settings.n_steps,
+               batch_size=max(1, settings.steps_per_update // settings.n_minibatches), n_epochs=settings.n_epochs,
+               learning_rate=settings.learning_rate, clip_range=settings.clip_range, gamma=settings.gamma,
+               gae_lambda=settings.gae_lambda, ent_coef=settings.ent_coef,
+               policy_kwargs={"net_arch": {"pi": [64, 64], "vf": [64, 64]}, "activation_fn": torch.nn.Tanh})
+
+
+def mean_return(policy, make: Callable[[], gym.Env], episodes: int, seed: int, *, deterministic: bool = False) -> float:
+    """Mean true return of `policy` (an SB3 policy or a callable obs -> actions) over `episodes`
+    episodes, all run side by side (one batched forward pass a step). Stochastic by default: the
+    observed behaviour of a learner is its sampled actions."""
+    envs = [make() for _ in range(episodes)]
+    space = envs[0].action_space
+    obs = np.stack([env.reset(seed=seed + i)[0] for i, env in enumerate(envs)])
+    returns, running = np.zeros(episodes), np.ones(episodes, dtype=bool)
+    while running.any():
+        with torch.no_grad():
+            if callable(policy) and not hasattr(policy, "predict"):
+                actions = policy(obs)
+            else:
+                actions, _ = policy.predict(obs, deterministic=deterministic)
+        actions = np.clip(actions, space.low, space.high)
+        for i in np.flatnonzero(running):
+            obs[i], reward, terminated, truncated, _ = envs[i].step(actions[i])
+            returns[i] += reward
+            running[i] = not (terminated or truncated)
+    for env in envs:
+        env.close()
+    return float(returns.mean())
+
+
+class RecordRollouts(BaseCallback):
+    """Before each observed update u, environment 0's rollout of that update (the policy after u
+    updates): raw observations, the sampled (unclipped) actions, next observations (the terminal
+    observation at an episode's end) and episode starts; and the policy's true score."""
+
+    def __init__(self, observed: list[int], score: Callable[[Any], float]) -> None:
+        super().__init__()
+        self.observed, self.score = set(observed), score
+        self.update = -1
+        self.batches: list[Batch] = []
+        self.scores: list[float] = []
+        self._rows: list[tuple[Array, Array, Array, bool]] = []
+        self._starts = True
+
+    def _on_rollout_start(self) -> None:
+        self.update += 1
+        self._rows = []
+
+    def _on_step(self) -> bool:
+        if self.update in self.observed:
+            obs = self.locals["obs_tensor"][0].numpy().copy()
+            action = self.locals["actions"][0].copy()
+            done, info = bool(self.locals["dones"][0]), self.locals["infos"][0]
+            next_obs = info["terminal_observation"] if done else self.locals["new_obs"][0]
+            self._rows.append((obs, action, np.asarray(next_obs).copy(), self._starts))
+        self._starts = bool(self.locals["dones"][0])
+        return True
+
+    def _on_rollout_end(self) -> None:
+        if self.update in self.observed:
+            obs, actions, next_obs, starts = (np.stack(column) for column in zip(*self._rows))
+            starts[0] = True  # the observer's stream begins here
+            self.batches.append(Batch(obs.astype(np.float32), actions.astype(np.float32),
+                                      next_obs.astype(np.float32), starts.astype(bool)))
+            self.scores.append(self.score(self.model.policy))
+
+
+def record_learner(make: Callable[[], gym.Env], settings: PPOSettings, observed: list[int], *, seed: int,
+                   eval_episodes: int) -> tuple[list[Batch], list[float]]:
+    """Train PPO until the last observed update's rollout is collected; returns that rollout of
+    environment 0 per observed update and the observed policies' mean true returns."""
+    with seeded_global_rngs(seed), torch_threads(1):
+        venv = vec_env(make, settings.n_envs, seed)
+        model = make_ppo(venv, settings, seed)
+        recorder = RecordRollouts(observed, lambda policy: mean_return(policy, make, eval_episodes, seed + 10_000))
+        # the last observed rollout is collected at the start of update max(observed)
+        model.learn(total_timesteps=(max(observed) + 1) * settings.steps_per_update, callback=recorder)
+        venv.close()
+    return recorder.batches, recorder.scores
+
+
+def train_ppo(make: Callable[[], gym.Env], settings: PPOSettings, steps: int, *, seed: int) -> PPO:
+    with seeded_global_rngs(seed), torch_threads(1):
+        venv = vec_env(make, settings.n_envs, seed)
+        model = make_ppo(venv, settings, seed)
+        model.learn(total_timesteps=steps)
+    return model
+
+
+class torch_threads:
+    """One torch thread inside the block (determinism, and one core per trial)."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __enter__(self) -> None:
+        self.before = torch.get_num_threads()
+        torch.set_num_threads(self.n)
+
+    def __exit__(self, *exc) -> None:
+        torch.set_num_threads(self.before)
+
+
+def expert_cache_dir() -> Path:
+    return default_cache_dir().parent / "experts"
+
+
+def cached_expert(spec: dict[str, Any], train: Callable[[], PPO], cache_dir: Path | None = None) -> PPO:
+    """The expert addressed by `spec` (everything that determines it), trained once and cached:
+    an SB3 zip written atomically, beside a JSON of its spec and its training time. Trials that
+    need the same expert at once wait for the one that trains it (a lock file per expert)."""
+    import fcntl
+    import time
+
+    canonical = json.dumps(spec, sort_keys=True, separators=(",", ":"))
+    key = hashlib.sha256(canonical.encode()).hexdigest()[:24]
+    directory = cache_dir or expert_cache_dir()
+    path = directory / f"{key}.zip"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        lock = open(directory / f"{key}.lock", "a")
+    except OSError:
+        return train()  # an uncacheable expert is trained for this trial alone
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if path.exists():
+            try:
+                return PPO.load(path, device="cpu")
+            except Exception:  # a foreign or damaged file: train again
+                pass
+        start = time.perf_counter()
+        model = train()
+        try:
+            fd, tmp = tempfile.mkstemp(dir=directory, suffix=".zip")
+            os.close(fd)
+            model.save(tmp)
+            os.replace(tmp, path)
+            (directory / f"{key}.json").write_text(json.dumps({"spec": spec, "train_s": time.perf_counter() - start}))
+        except OSError:
+            pass  # used uncached
+        return model
+
+
+def demonstrations(policy, make: Callable[[], gym.Env], episodes: int, seed: int) -> Batch:
+    """`episodes` whole episodes of `policy` (sampled actions) as one batch, episode by episode."""
+    rows: list[tuple[Array, Array, Array, bool]] = []
+    env = make()
+    for i in range(episodes):
+        obs, _ = env.reset(seed=seed + i)
+        start, done = True, False
+        while not done:
+            with torch.no_grad():
+                action, _ = policy.predict(obs[None], deterministic=False)
+            action = action[0]
+            next_obs, _, terminated, truncated, _ = env.step(np.clip(action, env.action_space.low,
+                                                                     env.action_space.high))
+            rows.append((obs, action, next_obs, start))
+            obs, start, done = next_obs, False, terminated or truncated
+    env.close()
+    obs, actions, next_obs, starts = (np.stack(column) for column in zip(*rows))
+    return Batch(obs.astype(np.float32), actions.astype(np.float32), next_obs.astype(np.float32), starts.astype(bool))
+
+
+def random_score(make: Callable[[], gym.Env], episodes: int, seed: int) -> float:
+    """Mean true return of uniformly random actions."""
+    space = make().action_space
+    rng = np.random.default_rng(seed)
+    return mean_return(lambda obs: rng.uniform(space.low, space.high, size=(len(obs), *space.shape)), make,
+                       episodes, seed)
+
+
+def settings_dict(settings: PPOSettings) -> dict[str, Any]:
+    return asdict(settings)

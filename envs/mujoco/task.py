@@ -1,0 +1,191 @@
+"""The MuJoCo track's tasks: reacher, hopper, halfcheetah, ant, walker2d.
+
+A task's config holds what the task's evaluation protocol needs beside the environment: the
+expert (the top of imitation's normalization, and the demonstrator), and the observer the
+pipeline trains on a recovered reward. Profiles scale these budgets, never the algorithms.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from envs.config_fields import bounded, check_config, one_of
+from envs.datasets import ObservationDataset, ReferenceScores
+from envs.mujoco.envs import ENV_IDS, env_id, hidden_env_factory, make_env, spaces
+from envs.mujoco.ppo import (PPOSettings, cached_expert, demonstrations, mean_return, random_score,
+                             record_learner, settings_dict, train_ppo)
+from envs.protocol import ProtocolConfig
+from envs.seeding import int_seed
+from envs.task import Simulator, Task, TaskInfo
+
+
+@dataclass(frozen=True)
+class PPOLearnerConfig:
+    """The LfL paper's MuJoCo learner: SB3 PPO with n_envs environments of n_steps steps an update;
+    before each observed update (first, first + every, ..., last; the policy after u updates) the
+    observer gets environment 0's rollout of that update (n_steps pairs). Each observed policy is
+    scored by its mean true return over eval_episodes episodes."""
+
+    name: ClassVar[str] = "ppo"
+    source: ClassVar[str] = "sequence"
+    profiles: ClassVar[dict[str, dict[str, Any]]] = {
+        # smoke: seconds; quick: 8 x 256 steps an update, windows scaled down (the suite sets them per task)
+        "smoke": {"n_envs": 2, "n_steps": 64, "n_minibatches": 2, "n_epochs": 2, "first_update": 1, "last_update": 3,
+                  "every": 1, "eval_episodes": 2},
+        "quick": {"n_envs": 8, "n_steps": 256, "n_minibatches": 8, "first_update": 2, "last_update": 22, "every": 5,
+                  "bc_steps": 2000, "eval_episodes": 5},
+    }
+    n_envs: int = bounded(32, ge=1)
+    n_steps: int = bounded(2048, ge=2)
+    n_minibatches: int = bounded(32, ge=1)
+    n_epochs: int = bounded(10, ge=1)
+    learning_rate: float = bounded(3e-4, gt=0.0)
+    first_update: int = bounded(10, ge=0)
+    last_update: int = bounded(30, ge=0)
+    every: int = bounded(5, ge=1)
+    eval_episodes: int = bounded(10, ge=1)
+
+    def __post_init__(self) -> None:
+        check_config(self, "learner")
+        if self.last_update < self.first_update:
+            raise ValueError(f"learner.last_update = {self.last_update} is below learner.first_update = "
+                             f"{self.first_update} (valid: first_update <= last_update)")
+
+    @property
+    def observed(self) -> list[int]:
+        return list(range(self.first_update, self.last_update + 1, self.every))
+
+    @property
+    def k(self) -> int:
+        return len(self.observed) - 1
+
+    def settings(self) -> PPOSettings:
+        return PPOSettings(n_envs=self.n_envs, n_steps=self.n_steps, n_minibatches=self.n_minibatches,
+                           n_epochs=self.n_epochs, learning_rate=self.learning_rate)
+
+
+@dataclass(frozen=True)
+class MujocoExpertConfig:
+    """Standard IRL's demonstrator: `episodes` whole episodes of the task's local expert, one batch."""
+
+    name: ClassVar[str] = "expert"
+    source: ClassVar[str] = "expert"
+    profiles: ClassVar[dict[str, dict[str, Any]]] = {"smoke": {"episodes": 1}, "quick": {"episodes": 4}}
+    episodes: int = bounded(10, ge=1)
+
+    def __post_init__(self) -> None:
+        check_config(self, "learner")
+
+    @property
+    def k(self) -> int:
+        return 0
+
+
+@dataclass(frozen=True)
+class MujocoConfig:
+    """A MuJoCo task. fixed_horizon: the seals form (no early termination). The expert is SB3 PPO
+    with the learner's algorithm and the quick learner's sizes, trained for expert_steps (PPO, not
+    SAC: at ~45 updates/s here SAC would take hours an expert). The observer: SB3 PPO on the
+    recovered reward for observer_steps, started from a behavioural clone of the last observed
+    batch (observer_start = "bc", the LfL paper's protocol) or from scratch; scored, like every
+    policy here, by its mean true return over eval_episodes episodes (sampled actions), at
+    curve_points checkpoints for the learning curve."""
+
+    name: ClassVar[str] = "mujoco"
+    profiles: ClassVar[dict[str, dict[str, Any]]] = {
+        "smoke": {"expert_steps": 256, "observer_steps": 256, "observer_envs": 2, "observer_n_steps": 64,
+                  "bc_steps": 50, "eval_episodes": 2, "curve_points": 2},
+        "quick": {"expert_steps": 102_400, "observer_steps": 40_960, "observer_envs": 8, "observer_n_steps": 256,
+                  "bc_steps": 2000, "eval_episodes": 5},
+    }
+    fixed_horizon: bool = False
+    gamma: float = bounded(0.99, gt=0.0, lt=1.0)
+    expert_steps: int = bounded(2_000_000, ge=1)
+    observer_steps: int = bounded(2_000_000, ge=0)  # the paper's observer: 30 updates of 32 x 2048
+    observer_start: str = one_of("bc", "bc", "scratch")
+    observer_envs: int = bounded(32, ge=1)
+    observer_n_steps: int = bounded(2048, ge=2)
+    bc_steps: int = bounded(3000, ge=1)  # the LfL paper's 3000 cloning steps
+    eval_episodes: int = bounded(10, ge=1)
+    curve_points: int = bounded(5, ge=2)
+
+    def __post_init__(self) -> None:
+        check_config(self, "task")
+
+    def expert_settings(self) -> PPOSettings:
+        return PPOSettings(n_envs=8, n_steps=256, n_minibatches=8)
+
+    def observer_settings(self) -> PPOSettings:
+        return PPOSettings(n_envs=self.observer_envs, n_steps=self.observer_n_steps,
+                           n_minibatches=max(1, min(32, self.observer_envs * self.observer_n_steps // 64)))
+
+
+def task_config(name: str) -> type:
+    """The config class of one MuJoCo task (one class a name, for the config registry)."""
+    return type(f"{name.capitalize()}Config", (MujocoConfig,), {"name": name, "__doc__": MujocoConfig.__doc__,
+                                                                "__annotations__": {}})
+
+
+MUJOCO_CONFIGS: dict[str, type] = {name: dataclass(frozen=True)(task_config(name)) for name in ENV_IDS}
+LEARNERS: dict[str, type] = {PPOLearnerConfig.name: PPOLearnerConfig, MujocoExpertConfig.name: MujocoExpertConfig}
+
+
+@dataclass(frozen=True)
+class MujocoTask(Task):
+    track: ClassVar[str] = "mujoco"
+    learners: ClassVar[dict[str, type]] = LEARNERS
+    name: str
+    config: MujocoConfig
+
+    def make_env(self):
+        return make_env(self.name, self.config.fixed_horizon)
+
+    @property
+    def env_id(self) -> str:
+        return env_id(self.name, self.config.fixed_horizon)
+
+    def expert(self, cache_dir=None):
+        """The task's expert, trained once per (task, horizon, budget) and cached."""
+        cfg = self.config
+        settings = cfg.expert_settings()
+        spec = {"env": self.env_id, "steps": cfg.expert_steps, "ppo": settings_dict(settings), "seed": 0}
+        return cached_expert(spec, lambda: train_ppo(self.make_env, settings, cfg.expert_steps, seed=0),
+                             None if cache_dir is None else Path(cache_dir).parent / "experts")
+
+    def observe(self, learner: Any, protocol: ProtocolConfig, seed: np.random.SeedSequence,
+                *, cache_dir: Any = None) -> tuple[ObservationDataset, ReferenceScores]:
+        if protocol.observation != "trajectories":
+            raise ValueError(f"protocol.observation = {protocol.observation!r}: MuJoCo tasks are observed through "
+                             "trajectories only")
+        cfg, episodes = self.config, self.config.eval_episodes
+        expert = self.expert(cache_dir)
+        # reference scores on evaluation seeds of their own (never the learner's)
+        expert_score = mean_return(expert.policy, self.make_env, episodes, seed=20_000)
+        random = random_score(self.make_env, episodes, seed=30_000)
+        if learner.name == "expert":
+            batch = demonstrations(expert.policy, self.make_env, learner.episodes, seed=int_seed(seed, 1))
+            return ObservationDataset((batch,)), ReferenceScores(np.array([expert_score]), expert_score, random)
+        batches, scores = record_learner(self.make_env, learner.settings(), learner.observed, seed=int_seed(seed, 0),
+                                         eval_episodes=learner.eval_episodes)
+        return ObservationDataset(tuple(batches)), ReferenceScores(np.array(scores), expert_score, random)
+
+    def info(self, protocol: ProtocolConfig) -> TaskInfo:
+        if protocol.grant_dynamics:
+            raise ValueError("protocol.grant_dynamics = true: a MuJoCo task has no transition model to grant "
+                             "(grant_simulator gives an environment to roll out in)")
+        observation_space, action_space = spaces(self.name, self.config.fixed_horizon)
+        simulator = Simulator(make_env=hidden_env_factory(self.name, self.config.fixed_horizon)) \
+            if protocol.grant_simulator else None
+        return TaskInfo(name=self.name, track=self.track, gamma=self.config.gamma,
+                        observation_space=observation_space, action_space=action_space, simulator=simulator)
+
+
+def build_mujoco(config: MujocoConfig) -> MujocoTask:
+    return MujocoTask(config.name, config)
+
+
+TASKS: dict[str, tuple[type, object]] = {name: (cls, build_mujoco) for name, cls in MUJOCO_CONFIGS.items()}
