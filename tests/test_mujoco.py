@@ -147,3 +147,11 @@ def test_learners_of_the_other_track_are_config_errors():
     with pytest.raises(ConfigError, match="for a tabular task"):
         resolve({"task": {"name": "lfl-gridworld"}, "learner": {"name": "ppo"}, "method": {"name": "lfl"}},
                 suite="test", seed=0, profile="smoke")
+
+
+@pytest.mark.parametrize("profile", ["smoke", "quick", "paper"])
+def test_every_packaged_suite_resolves_at_every_profile(profile):
+    from benchmark.suite_files import suite_names
+
+    for name in suite_names():
+        assert expand(load_suite(name), seeds=1, profile=profile)

@@ -37,7 +37,7 @@ class PPOLearnerConfig:
         "smoke": {"n_envs": 2, "n_steps": 64, "n_minibatches": 2, "n_epochs": 2, "first_update": 1, "last_update": 3,
                   "every": 1, "eval_episodes": 2},
         "quick": {"n_envs": 8, "n_steps": 256, "n_minibatches": 8, "first_update": 2, "last_update": 22, "every": 5,
-                  "bc_steps": 2000, "eval_episodes": 5},
+                  "eval_episodes": 5},
     }
     n_envs: int = bounded(32, ge=1)
     n_steps: int = bounded(2048, ge=2)
