@@ -23,6 +23,7 @@ from benchmark import reaper
 from benchmark.config import ConfigError
 from benchmark.pipeline import empty_record, now, run_trial_limited, versions
 from envs.datasets import default_cache_dir
+from methods.base import IRLMethod
 from methods.registry import METHODS
 
 OnRecord = Callable[[dict[str, Any]], None]
@@ -31,8 +32,9 @@ BACKENDS = ("ray", "serial")
 
 
 def trial_resources(config: dict[str, Any]) -> dict[str, float]:
-    """The CPUs and GPUs the trial's method declares (IRLMethod.resources)."""
-    declared = METHODS[config["method"]["name"]].resources
+    """The CPUs and GPUs the trial's method declares (IRLMethod.resources); a reference row (the
+    pipeline's own observer) takes the base class's one CPU."""
+    declared = getattr(METHODS.get(config["method"]["name"]), "resources", IRLMethod.resources)
     return {"cpu": float(declared.get("cpu", 1.0)), "gpu": float(declared.get("gpu", 0.0))}
 
 

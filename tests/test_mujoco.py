@@ -155,3 +155,16 @@ def test_every_packaged_suite_resolves_at_every_profile(profile):
 
     for name in suite_names():
         assert expand(load_suite(name), seeds=1, profile=profile)
+
+
+def test_a_mujoco_suite_runs_from_the_command_line_on_ray(tmp_path, monkeypatch):
+    from benchmark.cli import main
+    from benchmark.store import ResultsStore
+
+    monkeypatch.setenv("IRLBENCH_CACHE", str(tmp_path / "cache"))
+    code = main(["run", "mujoco-references", "--profile", "smoke", "--store", str(tmp_path / "store"), "--no-progress",
+                 "--set", "task.name=reacher"])
+    assert code == 0
+    records = ResultsStore(tmp_path / "store").records()
+    assert {(r["learner"], r["method"], r["status"]) for r in records} == \
+        {("ppo", "oracle", "ok"), ("ppo", "bc", "ok"), ("expert", "oracle", "ok"), ("expert", "bc", "ok")}
