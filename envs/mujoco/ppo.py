@@ -67,7 +67,13 @@ def make_ppo(venv: VecEnv, settings: PPOSettings, seed: int) -> PPO:
 def mean_return(policy, make: Callable[[], gym.Env], episodes: int, seed: int, *, deterministic: bool = False) -> float:
     """Mean true return of `policy` (an SB3 policy or a callable obs -> actions) over `episodes`
     episodes, all run side by side (one batched forward pass a step). Stochastic by default: the
-    observed behaviour of a learner is its sampled actions."""
+    observed behaviour of a learner is its sampled actions, drawn from generators seeded by `seed`
+    (a score is a function of the policy and the seed, whatever state the caller's generators are in)."""
+    with seeded_global_rngs(seed):
+        return _mean_return(policy, make, episodes, seed, deterministic)
+
+
+def _mean_return(policy, make: Callable[[], gym.Env], episodes: int, seed: int, deterministic: bool) -> float:
     envs = [make() for _ in range(episodes)]
     space = envs[0].action_space
     obs = np.stack([env.reset(seed=seed + i)[0] for i, env in enumerate(envs)])
@@ -202,7 +208,13 @@ def cached_expert(spec: dict[str, Any], train: Callable[[], PPO], cache_dir: Pat
 
 
 def demonstrations(policy, make: Callable[[], gym.Env], episodes: int, seed: int) -> Batch:
-    """`episodes` whole episodes of `policy` (sampled actions) as one batch, episode by episode."""
+    """`episodes` whole episodes of `policy` (sampled actions, from generators seeded by `seed`) as
+    one batch, episode by episode."""
+    with seeded_global_rngs(seed):
+        return _demonstrations(policy, make, episodes, seed)
+
+
+def _demonstrations(policy, make: Callable[[], gym.Env], episodes: int, seed: int) -> Batch:
     rows: list[tuple[Array, Array, Array, bool]] = []
     env = make()
     for i in range(episodes):
