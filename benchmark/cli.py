@@ -76,16 +76,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_list() -> int:
     from benchmark.config import SECTIONS, load_suite
+    from benchmark.references import REFERENCES
+    from envs.registry import LEARNERS, TRACK_OF_TASK
     from methods.registry import METHODS
 
+    doc = lambda cls: (cls.__doc__ or "").strip().splitlines()[0]  # noqa: E731
+    fields = lambda cls: ", ".join(f"{f.name}={f.default!r}" for f in dataclasses.fields(cls))  # noqa: E731
     print("methods:")
     for name, cls in sorted(METHODS.items()):
-        print(f"  {name:22s} uses {cls.uses}: {(cls.__doc__ or '').strip().splitlines()[0]}")
-    for section in ("task", "learner"):
-        print(f"{section}s:")
-        for name, cls in sorted(SECTIONS[section].items()):
-            fields = ", ".join(f"{f.name}={f.default!r}" for f in dataclasses.fields(cls))
-            print(f"  {name:22s} {fields}")
+        needs = [what for what, needed in (("model", cls.needs_model), ("simulator", cls.needs_simulator)) if needed]
+        access = f", needs {' and '.join(needs)} access" if needs else ""
+        print(f"  {name:22s} uses {cls.uses}, tracks {', '.join(sorted(cls.tracks))}{access}: {doc(cls)}")
+    print("reference rows (computed by the pipeline, both tracks):")
+    for name, cls in REFERENCES.items():
+        print(f"  {name:22s} {doc(cls)}")
+    print("tasks:")
+    for name, cls in sorted(SECTIONS["task"].items()):
+        print(f"  {name:22s} [{TRACK_OF_TASK[name]}] {fields(cls)}")
+    for track, learners in LEARNERS.items():
+        print(f"learners ({track} tasks):")
+        for name, cls in sorted(learners.items()):
+            print(f"  {name:22s} [{cls.source}] {fields(cls)}")
     print("suites:")
     for name in suite_names():
         suite = load_suite(name)

@@ -40,7 +40,7 @@ from benchmark import stats  # noqa: E402
 from benchmark.normalization import expert_normalized, lfl_normalized  # noqa: E402
 from benchmark.report import (NORMALIZATION_TEXT, NORMALIZED, REFERENCE_ROWS, aggregate_intervals,  # noqa: E402
                               aggregate_statistic, is_reference, learner_order, learner_sources, methods_first,
-                              row_label, run_matrix, values_of, with_sources)
+                              row_label, run_matrix, values_of, with_board_columns, with_sources)
 from benchmark.store import artifact_matrix, artifact_values, has_artifact  # noqa: E402
 from benchmark.tables import Figure  # noqa: E402
 
@@ -362,6 +362,8 @@ def jobs_for_layout(layout: str, df: pd.DataFrame, options, prefix: str) -> list
     name = lambda kind: f"{prefix}-{kind}"
     jobs: list[FigureJob] = []
     df = with_sources(df)
+    if layout == "leaderboard":
+        df = with_board_columns(df)
     learners = learner_order(df.learner)
     if layout in ("leaderboard", ""):
         metric = options.metric
@@ -380,9 +382,9 @@ def jobs_for_layout(layout: str, df: pd.DataFrame, options, prefix: str) -> list
     if layout in ("leaderboard", "lfl-table2", "lfl-table1", "lfl-table3", ""):
         shown = df if layout != "lfl-table1" else df[df.label == "theorem2"]
         jobs.append(FigureJob(name("learning-curves"), "The learner's observed policies (red, then the dotted "
-                              "line) and the observer learning on each recovered reward by soft policy improvement "
-                              "from a clone of the last observed behaviour (LfL Fig. 4); mean and std over seeds, "
-                              "scored on the true reward.",
+                              "line) and the observer learning on each recovered reward from a clone of the last observed "
+                              "behaviour (LfL Fig. 4; tabular: soft policy improvement steps, MuJoCo: PPO checkpoints); "
+                              "mean and std over seeds, scored on the true reward.",
                               lambda: learning_curves(shown, learners, options.normalization)))
     if layout in ("leaderboard", "lfl-table2", "lfl-table1"):
         if layout == "lfl-table1":

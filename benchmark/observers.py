@@ -139,6 +139,7 @@ def behaviour_clone(policy, batch: Batch, *, steps: int, seed: int, batch_size: 
     imitation's BC (Adam, lr 1e-3, its small entropy bonus, no L2 penalty), for `steps` minibatch
     steps: the Gaussian's log-std moves about lr a step, so a clone needs thousands of them."""
     import tempfile
+    import warnings
 
     from imitation.algorithms.bc import BC
     from imitation.data.types import Transitions
@@ -147,7 +148,9 @@ def behaviour_clone(policy, batch: Batch, *, steps: int, seed: int, batch_size: 
     dones = np.append(batch.episode_starts[1:], False)  # an episode ends where the next one starts
     demos = Transitions(obs=batch.observations, acts=batch.actions, next_obs=batch.next_observations, dones=dones,
                         infos=np.array([{}] * len(batch), dtype=object))
-    with tempfile.TemporaryDirectory() as log_dir:
+    with tempfile.TemporaryDirectory() as log_dir, warnings.catch_warnings():
+        # imitation logs its loss tensors with float(): a notice per step, not a problem
+        warnings.filterwarnings("ignore", message="Converting a tensor with requires_grad=True")
         trainer = BC(observation_space=policy.observation_space, action_space=policy.action_space,
                      rng=np.random.default_rng(seed), policy=policy, demonstrations=demos,
                      batch_size=min(batch_size, len(batch)), device="cpu",

@@ -101,6 +101,26 @@ def with_sources(df: pd.DataFrame) -> pd.DataFrame:
     return df.assign(source=sources(df))
 
 
+def task_form(config_json: str) -> str:
+    """A record's task as a board names it: the task, and its variant where it has one."""
+    task = json.loads(config_json)["task"]
+    variants = [v for v, on in (("stochastic", task.get("stochastic")), ("fixed horizon", task.get("fixed_horizon")))
+                if on]
+    return task["name"] + (f" ({', '.join(variants)})" if variants else "")
+
+
+def with_board_columns(df: pd.DataFrame) -> pd.DataFrame:
+    """A board's columns are its observation sources; where the records span several task forms
+    (the MuJoCo boards), each column is a task form and a source, e.g. "hopper: ppo", and the
+    `learner` column is relabelled so (the true learner names stay in the configs)."""
+    if df.empty:
+        return df
+    forms = df.config.map(task_form)
+    if forms.nunique() < 2:
+        return df
+    return with_sources(df).assign(learner=forms + ": " + df.learner)
+
+
 def learner_sources(df: pd.DataFrame) -> dict[str, str]:
     """learner -> its records' observation source (the first record's, if they differ)."""
     out: dict[str, str] = {}
@@ -396,8 +416,9 @@ def layout_lfl_table3(df: pd.DataFrame, options: ReportOptions) -> list[Table]:
 def layout_leaderboard(df: pd.DataFrame, options: ReportOptions) -> list[Table | Callable[[], Table]]:
     """Methods x observation sources: the chosen metric (by default the normalized score in each
     protocol's convention, then imitation's on every source so both conventions appear), the
-    methods' own policies and the EPIC distance; n/a cells carry a numbered reason."""
-    df = with_sources(df)
+    methods' own policies and the EPIC distance; n/a cells carry a numbered reason. A board over
+    several task forms has a column per task form and source (with_board_columns)."""
+    df = with_board_columns(with_sources(df))
     columns = learner_order(df.learner)
     notes: dict[str, int] = {}
     for reason in df[df.status == "n/a"].error.dropna().unique():

@@ -373,3 +373,22 @@ def test_heatmaps_draw_the_records_true_reward_and_none_without_it(tmp_path):
     assert "g-rewards" not in [job.name for job in jobs] and figures.heatmap_panels(df, "method") is None
     for layout in ("lfl-table1", "lfl-table2"):
         assert not [job for job in figures.jobs_for_layout(layout, df, FAST, "g") if job.name == "g-rewards"]
+
+
+def test_a_board_over_several_task_forms_has_a_column_per_task_form_and_source(tmp_path):
+    rng = np.random.default_rng(0)
+    records = [synthetic_record(suite="board", method=method, learner=learner, seed=seed, rng=rng, quality=0.5,
+                                task=task, extra_config={"task": {"fixed_horizon": learner == "expert"}})
+               for task in ("hopper", "ant") for learner in ("ppo", "expert") for method in ("gail", "oracle")
+               for seed in range(2)]
+    store = ResultsStore(tmp_path)
+    store.append(records)
+    tables = [t() if callable(t) else t for t in layout_leaderboard(store.frame(), ReportOptions(figures=False))]
+    assert tables[0].columns[1:-1] == ("hopper: ppo", "hopper (fixed horizon): expert", "ant: ppo",
+                                      "ant (fixed horizon): expert")
+    # the sources stay each record's own: imitation's convention for the expert columns
+    assert tables[0].column_protocols[1:-1] == ("sequence", "expert", "sequence", "expert")
+    one_task = [r for r in records if r["task"] == "hopper" and r["learner"] == "ppo"]
+    single = ResultsStore(tmp_path / "one")
+    single.append(one_task)
+    assert [t() if callable(t) else t for t in layout_leaderboard(single.frame(), ReportOptions())][0].columns[1] == "ppo"
