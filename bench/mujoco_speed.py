@@ -141,7 +141,7 @@ def scoring_rate(make: Callable, policy, steps: int, seed: int) -> float:
 def measure(task: str, args: argparse.Namespace) -> dict[str, Any]:
     make = lambda: make_env(task, args.fixed_horizon)  # noqa: E731
     learner, config = quick(PPOLearnerConfig), quick(MujocoConfig)
-    settings, observer = learner.settings(), config.observer_settings()
+    settings, observer = learner.settings(config.gamma), config.observer_settings()
     updates = max(1, math.ceil(args.steps / settings.steps_per_update))
     steps = updates * settings.steps_per_update
     observed = list(range(updates - 1, -1, -learner.every))[::-1]  # ends at the last update: `updates` in all

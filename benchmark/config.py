@@ -34,7 +34,7 @@ import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
@@ -376,15 +376,21 @@ def resolve(cell: dict[str, Any], *, suite: str, seed: int, profile: str,
         if not isinstance(name, str):
             raise ConfigError(f"malformed value for {section}.name: expected a name, got {name!r}")
         if name != values[section].get("name", DEFAULT_NAMES.get(section)):
-            registry = section_registry(section, track_of({"task": values["task"]}))
-            keys = {f.name for f in dataclasses.fields(registry[name])} if name in registry else ()
-            values[section] = {k: v for k, v in values[section].items() if k in keys}
+            values[section] = _keys_of(section, name, values[section],
+                                       TRACK_OF_TASK.get(names.get("task", values["task"].get("name"))))
+    # a --set task.name on another track: the cell's learner keeps the keys its namesake there has
+    old_track, new_track = TRACK_OF_TASK.get(values["task"].get("name")), TRACK_OF_TASK.get(names.get("task"))
+    if "task" in names and new_track != old_track and "learner" not in names and "name" in values["learner"]:
+        values["learner"] = _keys_of("learner", values["learner"]["name"], values["learner"], new_track)
     for key, value in overrides:
         section, field = key.split(".", 1)
         values[section][field] = value
     resolved = {"task": _build("task", values["task"], profile)}
     track = TRACK_OF_TASK[resolved["task"]["name"]]
     resolved.update({section: _build(section, values[section], profile, track) for section in SECTIONS if section != "task"})
+    problem = getattr(SECTIONS["task"][resolved["task"]["name"]], "protocol_problem", lambda _: None)(resolved["protocol"])
+    if problem:
+        raise ConfigError(problem)
     return {"suite": suite, "label": cell.get("label", ""), "seed": seed, "profile": profile, **resolved}
 
 
@@ -397,6 +403,13 @@ def with_profile(cell: dict[str, Any], profile: str) -> dict[str, Any]:
         raise ConfigError(f"a suite cell's profiles must be tables named after profiles ({', '.join(PROFILES)}), "
                           f"got {profiles!r}")
     return deep_merge({k: v for k, v in cell.items() if k != "profiles"}, profiles.get(profile, {}))
+
+
+def _keys_of(section: str, name: str, values: dict[str, Any], track: str | None) -> dict[str, Any]:
+    """`values` without the keys that the config named `name` (of `track`'s registry) has not."""
+    registry = section_registry(section, track)
+    keys = {f.name for f in dataclasses.fields(registry[name])} if name in registry else ()
+    return {k: v for k, v in values.items() if k in keys or k == "name"}
 
 
 def deep_merge(base: dict, extra: dict) -> dict:

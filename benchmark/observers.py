@@ -26,7 +26,6 @@ TRUE_REWARD, NO_REWARD = "true reward", "no reward"
 # (Newton's method on the soft Bellman equation, so 10 steps reach the fixed point on these grids).
 OBSERVER_STEPS = 10
 SIGNIFICANT_DIGITS = 6  # curves and reward tables in records are for figures, not for metrics
-EVAL_SEED = 40_000  # every observer of a task is scored on the same episodes' start states
 
 
 def rounded(values) -> list:
@@ -106,7 +105,7 @@ def mujoco_observe(task, reward: Any, dataset: ObservationDataset, reference: Re
                    fit: FitResult | None, seed: int) -> tuple[dict[str, float], dict[str, Any]]:
     """SB3 PPO on `reward` (the environment's own for the oracle), from a behavioural clone of the
     last observed batch (or from scratch), scored at curve_points checkpoints; the last is the score."""
-    from envs.mujoco.ppo import make_ppo, mean_return, torch_threads, vec_env
+    from envs.mujoco.ppo import EVAL_SEED, make_ppo, mean_return, torch_threads, vec_env
     from envs.seeding import seeded_global_rngs
 
     cfg = task.config
@@ -182,7 +181,10 @@ class RecoveredRewardVecEnv(VecEnvWrapper):
         next_obs = np.array(obs, copy=True)
         for i in np.flatnonzero(dones):
             next_obs[i] = infos[i]["terminal_observation"]
-        rewards = np.asarray(self.function(self.last_obs, self.actions, next_obs), dtype=np.float32).reshape(-1)
+        # float32, as the observed batches hold them (MuJoCo emits float64)
+        f32 = lambda x: np.asarray(x, dtype=np.float32)  # noqa: E731
+        rewards = np.asarray(self.function(f32(self.last_obs), f32(self.actions), f32(next_obs)),
+                             dtype=np.float32).reshape(-1)
         self.last_obs = obs
         return obs, rewards, dones, infos
 

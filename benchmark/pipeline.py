@@ -58,7 +58,7 @@ def int_stream_seed(seed: int, stream: str) -> int:
 def observe_learner(config: dict[str, Any], task: Task,
                     cache_dir: Path | None = None) -> tuple[ObservationDataset, ReferenceScores]:
     """The observer's dataset for (task, learner, protocol, seed, profile), cached by content."""
-    spec = {key: config[key] for key in ("task", "learner", "protocol", "seed", "profile")}
+    spec = task.dataset_spec(config)
     learner, protocol = section_config(config, "learner"), section_config(config, "protocol")
     return load_or_generate(spec, lambda: task.observe(learner, protocol, stream_seed(config["seed"], "dataset"),
                                                        cache_dir=cache_dir), cache_dir)

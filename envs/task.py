@@ -2,9 +2,16 @@
 
 A track (envs.tabular, envs.mujoco) implements `Task`; the pipeline talks to nothing else of it.
 A task gives the observer's dataset for (learner, protocol, seed) with the learner's reference
-scores (`observe`), the `TaskInfo` the protocol grants an observer (`info`), and, for the
-pipeline's observer and reference rows only, the true reward (`true_reward`) and what figures
-draw of it (`describe`). Methods see a TaskInfo and an ObservationDataset, never a Task.
+scores (`observe`) and what that dataset depends on (`dataset_spec`, its cache key), the
+`TaskInfo` the protocol grants an observer (`info`), and what figures draw of the task
+(`describe`). The observer of each track (benchmark.observers) is the only other reader of a
+Task: it trains and scores on the true reward. Methods see a TaskInfo and an ObservationDataset,
+never a Task.
+
+Hiding the reward is the simulator's contract, not a sandbox: a method written to dig through a
+simulator's wrappers could reach the true environment (or, on the tabular track, the dynamics
+behind its streams). The methods here use only what they declare; a test holds every task's
+simulator to the contract.
 """
 
 from __future__ import annotations
@@ -69,12 +76,14 @@ class TaskInfo:
 
 
 class Task(ABC):
-    """One task of a track. `learners`: the learner config classes it can be observed through,
-    by name (the expert's demonstrations included)."""
+    """One task of a track (the track's learners are listed in envs.registry.LEARNERS)."""
 
     track: ClassVar[str]
-    learners: ClassVar[dict[str, type]]
     name: str
+
+    def dataset_spec(self, config: dict[str, Any]) -> dict[str, Any]:
+        """Everything the observer's dataset of a resolved trial config depends on: its cache key."""
+        return {key: config[key] for key in ("task", "learner", "protocol", "seed", "profile")}
 
     @abstractmethod
     def observe(self, learner: Any, protocol: ProtocolConfig, seed: np.random.SeedSequence,

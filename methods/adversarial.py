@@ -23,7 +23,7 @@ module converts the observer's data and the tabular task into their types and re
 * Simulator: the granted dynamics as n_envs numpy streams (TabularVecEnv over envs.tabular.streams.
   TabularStreams: one vectorised draw per step instead of DummyVecEnv's n Python env steps) with an
   all-zero reward (the true reward is never used; imitation replaces it with the learned one),
-  started from task.start (state 0 when the task does not say), truncated after max_episode_steps.
+  started from the task's start distribution, truncated after max_episode_steps (the simulator's streams).
 * Recovered reward, an (S, A) table in the units of the task's soft objective (entropy weight alpha):
   AIRL: alpha * g_theta(s). At AIRL's optimum f = log pi_E(a|s) = (Q*_soft - V*_soft) / alpha_E,
         i.e. the discriminator measures rewards in nats (entropy weight 1); multiplying by alpha

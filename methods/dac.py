@@ -76,7 +76,6 @@ from torch import nn
 
 from envs.config_fields import bounded, check_config, one_of
 from envs.datasets import ObservationDataset
-from envs.tabular.streams import TabularStreams
 from methods.base import FitResult, IRLMethod, RecoveredReward, TaskInfo
 
 Array = np.ndarray

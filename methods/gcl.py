@@ -28,7 +28,7 @@ Tabular choices (the paper's cost is a neural network, its policy optimiser guid
   rho and the model p(tau) = rho(s0) prod P(s'|s,a) exp(R / alpha) / Z can represent them;
   segment_start="task" starts them from TaskInfo.start as in the paper (then rho differs from the
   demos' and the MLE is biased: regret 0.13-0.28 against 0.16-0.20 over seeds 0-4 at 1000 pairs).
-  Both need a simulator: TaskInfo.transitions and TaskInfo.start are required.
+  Both roll out in the true dynamics: model access (TaskInfo.transitions) and TaskInfo.start are required.
 * R(tau) = sum_t r(s_t, a_t), undiscounted. Reward scale: the likelihood is exp(R / alpha) with
   the task's alpha. Then r = alpha ln pi_E reproduces the demonstrator's segment distribution
   exactly (Z = 1 for every first state), and its soft-optimal policy at alpha is pi_E itself

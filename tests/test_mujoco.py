@@ -14,6 +14,7 @@ from envs.mujoco.ppo import PPOSettings, make_ppo, vec_env
 from envs.protocol import ProtocolConfig
 from envs.registry import build_task
 
+MUJOCO_CELL = {"task": {"name": "hopper"}, "learner": {"name": "ppo"}, "method": {"name": "oracle"}}
 TASK_FORMS = [(name, fixed) for name in ENV_IDS for fixed in (False, True)]
 # what gymnasium's MuJoCo environments compute their rewards from, and put in their info dicts
 REWARD_TERMS = {"reward_run", "reward_ctrl", "reward_dist", "reward_forward", "reward_survive", "forward_reward",
@@ -60,6 +61,12 @@ def test_the_recording_round_trips_and_regenerates_identically(tmp_path):
             np.testing.assert_array_equal(getattr(x, field), getattr(z, field))
     np.testing.assert_array_equal(ref_a.learner, ref_b.learner)
     np.testing.assert_array_equal(ref_a.learner, ref_c.learner)
+    # a stream: each next observation is the following row's observation, except across episodes
+    for batch in a.batches:
+        follows = ~batch.episode_starts[1:]
+        np.testing.assert_array_equal(batch.next_observations[:-1][follows], batch.observations[1:][follows])
+        space = task.info(ProtocolConfig()).action_space  # the executed actions
+        assert (batch.actions >= space.low).all() and (batch.actions <= space.high).all()
     # the batches are what the environment emitted: raw observations, not normalized ones
     first = a.batches[0]
     assert first.episode_starts[0] and first.observations.dtype == np.float32
@@ -71,10 +78,13 @@ def test_the_recording_round_trips_and_regenerates_identically(tmp_path):
 def test_expert_demonstrations_and_reference_scores_regenerate_identically(tmp_path):
     config = smoke_config("walker2d", learner="expert", fixed_horizon=True)
     task = build_task(section_config(config, "task"))
-    a, ref_a = observe_learner(config, task, tmp_path / "one" / "datasets")
+    tmp_path = tmp_path / "cache"  # one expert cache (tmp_path/cache/experts) for both datasets
+    a, ref_a = observe_learner(config, task, tmp_path / "one" / "datasets")  # trains the expert
     torch.manual_seed(123)  # the caller's generators are in another state: nothing may depend on it
     np.random.seed(7)
-    b, ref_b = observe_learner(config, task, tmp_path / "two" / "datasets")
+    state = torch.get_rng_state()
+    b, ref_b = observe_learner(config, task, tmp_path / "two" / "datasets")  # loads it (same expert cache)
+    assert torch.equal(torch.get_rng_state(), state)  # and leaves the caller's generators as they were
     np.testing.assert_array_equal(a.batches[0].actions, b.batches[0].actions)
     assert (ref_a.optimal, ref_a.random) == (ref_b.optimal, ref_b.random)
     assert a.batches[0].episode_starts.sum() == section_config(config, "learner").episodes
@@ -82,16 +92,24 @@ def test_expert_demonstrations_and_reference_scores_regenerate_identically(tmp_p
 
 def test_the_observers_view_of_a_continuous_learner_carries_no_rewards(tmp_path):
     config = smoke_config("halfcheetah")
-    dataset, _ = observe_learner(config, build_task(section_config(config, "task")), tmp_path / "datasets")
+    dataset, reference = observe_learner(config, build_task(section_config(config, "task")), tmp_path / "datasets")
     assert set(Batch.__dataclass_fields__) == {"observations", "actions", "next_observations", "episode_starts"}
-    assert dataset.policies is None
+    assert dataset.policies is None and len(dataset.batches) == len(reference.learner)
+    # no array of the observer's view holds the learner's returns (the scores travel apart)
+    for batch in dataset.batches:
+        for field in Batch.__dataclass_fields__:
+            values = np.asarray(getattr(batch, field), dtype=float).ravel()
+            assert not np.isin(np.round(reference.learner, 3), np.round(values, 3)).any()
 
 
 def test_the_reward_wrapper_replaces_the_reward_and_keeps_termination():
     calls = []
 
+    seen = []
+
     def reward(obs, actions, next_obs):
         calls.append(len(obs))
+        seen.append((obs.copy(), actions.copy()))
         return 100.0 + next_obs[:, 0]  # a reward no environment pays
 
     venv = RecoveredRewardVecEnv(vec_env(lambda: make_env("hopper", False), 3, seed=0), reward)
@@ -101,7 +119,12 @@ def test_the_reward_wrapper_replaces_the_reward_and_keeps_termination():
     ended = 0
     for _ in range(200):
         actions = np.full((3, 3), 1.0, dtype=np.float32)  # a hopper pushed hard falls within the window
+        before = obs
         obs, rewards, dones, infos = venv.step(actions)
+        # the reward is asked about the step just taken: from the observation it started in
+        # (after an automatic reset, the new episode's first one), with the actions taken
+        np.testing.assert_allclose(seen[-1][0], before, rtol=1e-6)
+        np.testing.assert_array_equal(seen[-1][1], actions)
         true_obs, true_rewards, true_dones, true_infos = truth.step(actions)
         np.testing.assert_array_equal(dones, true_dones)
         next_obs = np.array([i["terminal_observation"] if d else o for o, d, i in zip(obs, dones, infos)])
@@ -180,3 +203,18 @@ def test_a_mujoco_suite_runs_from_the_command_line_on_ray(tmp_path, monkeypatch)
     records = ResultsStore(tmp_path / "store").records()
     assert {(r["learner"], r["method"], r["status"]) for r in records} == \
         {("ppo", "oracle", "ok"), ("ppo", "bc", "ok"), ("expert", "oracle", "ok"), ("expert", "bc", "ok")}
+
+
+def test_a_protocol_a_mujoco_task_cannot_have_is_a_config_error():
+    from benchmark.suite_files import ConfigError
+
+    with pytest.raises(ConfigError, match="no transition model"):
+        resolve({**MUJOCO_CELL, "protocol": {"grant_dynamics": True}}, suite="test", seed=0, profile="smoke")
+    with pytest.raises(ConfigError, match="observed through trajectories"):
+        resolve({**MUJOCO_CELL, "protocol": {"observation": "policies"}}, suite="test", seed=0, profile="smoke")
+
+
+def test_set_task_name_to_another_track_keeps_only_the_new_tracks_learner_keys():
+    cell = {"task": {"name": "lfl-gridworld"}, "learner": {"name": "expert", "n_batches": 2}, "method": {"name": "bc"}}
+    config = resolve(cell, suite="test", seed=0, profile="smoke", overrides=[("task.name", "hopper")])
+    assert config["learner"] == {"name": "expert", "episodes": 1}  # the MuJoCo expert's keys, at smoke

@@ -1,9 +1,11 @@
 """SB3 PPO on the MuJoCo tasks: the recorded learner, the local experts, and scoring.
 
 Everything here runs in-process (DummyVecEnv), on one torch thread, with explicit seeds for SB3,
-the environments and torch, so that a recording or an expert is a deterministic function of its
-config and seed. No observation normalization: the recorded batches are raw observations as the
-environment emits them, and a policy acts on raw observations.
+the environments and torch, so that a recording, an expert or a score is a deterministic function
+of its config and seed. No observation normalization: the recorded batches are raw observations as
+the environment emits them, and a policy acts on raw observations. Actions everywhere (learner
+batches, expert demonstrations, what the observer's reward is asked about) are the actions the
+environment executed: the policy's Gaussian samples clipped to the action space.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import hashlib
 import json
 import os
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -27,6 +29,10 @@ from envs.datasets import Batch, default_cache_dir
 from envs.seeding import seeded_global_rngs
 
 Array = np.ndarray
+# Every policy of a task is scored on the same episodes (start states, action noise): the learner's
+# observed policies, the expert, the random policy and every observer, so that their scores compare
+# on common random numbers.
+EVAL_SEED = 40_000
 
 
 @dataclass(frozen=True)
@@ -68,8 +74,9 @@ def mean_return(policy, make: Callable[[], gym.Env], episodes: int, seed: int, *
     """Mean true return of `policy` (an SB3 policy or a callable obs -> actions) over `episodes`
     episodes, all run side by side (one batched forward pass a step). Stochastic by default: the
     observed behaviour of a learner is its sampled actions, drawn from generators seeded by `seed`
-    (a score is a function of the policy and the seed, whatever state the caller's generators are in)."""
-    with seeded_global_rngs(seed):
+    (a score is a function of the policy and the seed, whatever state the caller's generators and
+    thread count are in)."""
+    with seeded_global_rngs(seed), torch_threads(1):
         return _mean_return(policy, make, episodes, seed, deterministic)
 
 
@@ -115,7 +122,7 @@ class RecordRollouts(BaseCallback):
     def _on_step(self) -> bool:
         if self.update in self.observed:
             obs = self.locals["obs_tensor"][0].numpy().copy()
-            action = self.locals["actions"][0].copy()
+            action = self.locals["clipped_actions"][0].copy()  # what the environment executed
             done, info = bool(self.locals["dones"][0]), self.locals["infos"][0]
             next_obs = info["terminal_observation"] if done else self.locals["new_obs"][0]
             self._rows.append((obs, action, np.asarray(next_obs).copy(), self._starts))
@@ -138,7 +145,7 @@ def record_learner(make: Callable[[], gym.Env], settings: PPOSettings, observed:
     with seeded_global_rngs(seed), torch_threads(1):
         venv = vec_env(make, settings.n_envs, seed)
         model = make_ppo(venv, settings, seed)
-        recorder = RecordRollouts(observed, lambda policy: mean_return(policy, make, eval_episodes, seed + 10_000))
+        recorder = RecordRollouts(observed, lambda policy: mean_return(policy, make, eval_episodes, EVAL_SEED))
         # the last observed rollout is collected at the start of update max(observed)
         model.learn(total_timesteps=(max(observed) + 1) * settings.steps_per_update, callback=recorder)
         venv.close()
@@ -150,6 +157,7 @@ def train_ppo(make: Callable[[], gym.Env], settings: PPOSettings, steps: int, *,
         venv = vec_env(make, settings.n_envs, seed)
         model = make_ppo(venv, settings, seed)
         model.learn(total_timesteps=steps)
+        venv.close()
     return model
 
 
@@ -182,6 +190,9 @@ def cached_expert(spec: dict[str, Any], train: Callable[[], PPO], cache_dir: Pat
     key = hashlib.sha256(canonical.encode()).hexdigest()[:24]
     directory = cache_dir or expert_cache_dir()
     path = directory / f"{key}.zip"
+    loaded = _load(path)
+    if loaded is not None:  # no lock needed to read a finished file (a read-only cache included)
+        return loaded
     try:
         directory.mkdir(parents=True, exist_ok=True)
         lock = open(directory / f"{key}.lock", "a")
@@ -189,13 +200,12 @@ def cached_expert(spec: dict[str, Any], train: Callable[[], PPO], cache_dir: Pat
         return train()  # an uncacheable expert is trained for this trial alone
     with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if path.exists():
-            try:
-                return PPO.load(path, device="cpu")
-            except Exception:  # a foreign or damaged file: train again
-                pass
+        loaded = _load(path)  # another trial may have trained it meanwhile
+        if loaded is not None:
+            return loaded
         start = time.perf_counter()
         model = train()
+        tmp = None
         try:
             fd, tmp = tempfile.mkstemp(dir=directory, suffix=".zip")
             os.close(fd)
@@ -204,13 +214,28 @@ def cached_expert(spec: dict[str, Any], train: Callable[[], PPO], cache_dir: Pat
             (directory / f"{key}.json").write_text(json.dumps({"spec": spec, "train_s": time.perf_counter() - start}))
         except OSError:
             pass  # used uncached
+        finally:
+            if tmp is not None and os.path.exists(tmp):
+                os.unlink(tmp)
         return model
 
 
+def _load(path: Path) -> PPO | None:
+    """A cached model, or None where there is none or it does not load. SB3's load reseeds the
+    global generators with the saved seed: the caller's are given back."""
+    if not path.exists():
+        return None
+    try:
+        with seeded_global_rngs(0):
+            return PPO.load(path, device="cpu")
+    except Exception:  # a foreign or damaged file: train again
+        return None
+
+
 def demonstrations(policy, make: Callable[[], gym.Env], episodes: int, seed: int) -> Batch:
-    """`episodes` whole episodes of `policy` (sampled actions, from generators seeded by `seed`) as
-    one batch, episode by episode."""
-    with seeded_global_rngs(seed):
+    """`episodes` whole episodes of `policy` (sampled actions, from generators seeded by `seed`,
+    clipped to the action space as executed) as one batch, episode by episode."""
+    with seeded_global_rngs(seed), torch_threads(1):
         return _demonstrations(policy, make, episodes, seed)
 
 
@@ -223,9 +248,8 @@ def _demonstrations(policy, make: Callable[[], gym.Env], episodes: int, seed: in
         while not done:
             with torch.no_grad():
                 action, _ = policy.predict(obs[None], deterministic=False)
-            action = action[0]
-            next_obs, _, terminated, truncated, _ = env.step(np.clip(action, env.action_space.low,
-                                                                     env.action_space.high))
+            action = np.clip(action[0], env.action_space.low, env.action_space.high)
+            next_obs, _, terminated, truncated, _ = env.step(action)
             rows.append((obs, action, next_obs, start))
             obs, start, done = next_obs, False, terminated or truncated
     env.close()
@@ -235,11 +259,11 @@ def _demonstrations(policy, make: Callable[[], gym.Env], episodes: int, seed: in
 
 def random_score(make: Callable[[], gym.Env], episodes: int, seed: int) -> float:
     """Mean true return of uniformly random actions."""
-    space = make().action_space
+    env = make()
+    space = env.action_space
+    env.close()
     rng = np.random.default_rng(seed)
     return mean_return(lambda obs: rng.uniform(space.low, space.high, size=(len(obs), *space.shape)), make,
                        episodes, seed)
 
 
-def settings_dict(settings: PPOSettings) -> dict[str, Any]:
-    return asdict(settings)

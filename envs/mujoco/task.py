@@ -7,7 +7,8 @@ pipeline trains on a recovered reward. Profiles scale these budgets, never the a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -16,11 +17,21 @@ import numpy as np
 from envs.config_fields import bounded, check_config, one_of
 from envs.datasets import ObservationDataset, ReferenceScores
 from envs.mujoco.envs import ENV_IDS, env_id, hidden_env_factory, make_env, spaces
-from envs.mujoco.ppo import (PPOSettings, cached_expert, demonstrations, mean_return, random_score,
-                             record_learner, settings_dict, train_ppo)
+from envs.mujoco.ppo import (EVAL_SEED, PPOSettings, cached_expert, demonstrations, mean_return, random_score,
+                             record_learner, train_ppo)
 from envs.protocol import ProtocolConfig
 from envs.seeding import int_seed
 from envs.task import Simulator, Task, TaskInfo
+
+
+# The version of what makes a MuJoCo dataset or expert here: bumped when the recording changes, so
+# that caches made by older code are not served as current ones.
+GENERATOR = 1
+
+
+def library_versions() -> dict[str, str]:
+    """The versions of the libraries a recording or an expert depends on (part of their cache keys)."""
+    return {name: metadata.version(name) for name in ("stable-baselines3", "gymnasium", "mujoco", "torch", "seals")}
 
 
 @dataclass(frozen=True)
@@ -28,16 +39,15 @@ class PPOLearnerConfig:
     """The LfL paper's MuJoCo learner: SB3 PPO with n_envs environments of n_steps steps an update;
     before each observed update (first, first + every, ..., last; the policy after u updates) the
     observer gets environment 0's rollout of that update (n_steps pairs). Each observed policy is
-    scored by its mean true return over eval_episodes episodes."""
+    scored like every policy of the task (its mean true return over the task's eval_episodes)."""
 
     name: ClassVar[str] = "ppo"
     source: ClassVar[str] = "sequence"
     profiles: ClassVar[dict[str, dict[str, Any]]] = {
         # smoke: seconds; quick: 8 x 256 steps an update, windows scaled down (the suite sets them per task)
         "smoke": {"n_envs": 2, "n_steps": 64, "n_minibatches": 2, "n_epochs": 2, "first_update": 1, "last_update": 3,
-                  "every": 1, "eval_episodes": 2},
-        "quick": {"n_envs": 8, "n_steps": 256, "n_minibatches": 8, "first_update": 2, "last_update": 22, "every": 5,
-                  "eval_episodes": 5},
+                  "every": 1},
+        "quick": {"n_envs": 8, "n_steps": 256, "n_minibatches": 8, "first_update": 2, "last_update": 22, "every": 5},
     }
     n_envs: int = bounded(32, ge=1)
     n_steps: int = bounded(2048, ge=2)
@@ -47,13 +57,13 @@ class PPOLearnerConfig:
     first_update: int = bounded(10, ge=0)
     last_update: int = bounded(30, ge=0)
     every: int = bounded(5, ge=1)
-    eval_episodes: int = bounded(10, ge=1)
 
     def __post_init__(self) -> None:
         check_config(self, "learner")
-        if self.last_update < self.first_update:
-            raise ValueError(f"learner.last_update = {self.last_update} is below learner.first_update = "
-                             f"{self.first_update} (valid: first_update <= last_update)")
+        if self.last_update < self.first_update or (self.last_update - self.first_update) % self.every:
+            raise ValueError(f"learner.first_update = {self.first_update}, last_update = {self.last_update}, every = "
+                             f"{self.every}: the window must end on an observed update (valid: first_update <= "
+                             "last_update, last_update - first_update a multiple of every)")
 
     @property
     def observed(self) -> list[int]:
@@ -63,9 +73,9 @@ class PPOLearnerConfig:
     def k(self) -> int:
         return len(self.observed) - 1
 
-    def settings(self) -> PPOSettings:
+    def settings(self, gamma: float) -> PPOSettings:
         return PPOSettings(n_envs=self.n_envs, n_steps=self.n_steps, n_minibatches=self.n_minibatches,
-                           n_epochs=self.n_epochs, learning_rate=self.learning_rate)
+                           n_epochs=self.n_epochs, learning_rate=self.learning_rate, gamma=gamma)
 
 
 @dataclass(frozen=True)
@@ -105,7 +115,7 @@ class MujocoConfig:
     fixed_horizon: bool = False
     gamma: float = bounded(0.99, gt=0.0, lt=1.0)
     expert_steps: int = bounded(2_000_000, ge=1)
-    observer_steps: int = bounded(2_000_000, ge=0)  # the paper's observer: 30 updates of 32 x 2048
+    observer_steps: int = bounded(1_966_080, ge=0)  # the paper's observer: 30 updates of 32 x 2048
     observer_start: str = one_of("bc", "bc", "scratch")
     observer_envs: int = bounded(32, ge=1)
     observer_n_steps: int = bounded(2048, ge=2)
@@ -113,15 +123,29 @@ class MujocoConfig:
     eval_episodes: int = bounded(10, ge=1)
     curve_points: int = bounded(5, ge=2)
 
+    # what a learner's dataset depends on (the observer's settings do not: sweeping them re-records nothing)
+    dataset_fields: ClassVar[tuple[str, ...]] = ("fixed_horizon", "gamma", "expert_steps", "eval_episodes")
+
     def __post_init__(self) -> None:
         check_config(self, "task")
 
+    @staticmethod
+    def protocol_problem(protocol: dict[str, Any]) -> str | None:
+        """Why a protocol does not apply to a MuJoCo task, or None."""
+        if protocol.get("grant_dynamics"):
+            return ("protocol.grant_dynamics = true: a MuJoCo task has no transition model to grant "
+                    "(protocol.grant_simulator gives an environment to roll out in)")
+        if protocol.get("observation") != "trajectories":
+            return f"protocol.observation = {protocol.get('observation')!r}: MuJoCo tasks are observed through trajectories"
+        return None
+
     def expert_settings(self) -> PPOSettings:
-        return PPOSettings(n_envs=8, n_steps=256, n_minibatches=8)
+        return PPOSettings(n_envs=8, n_steps=256, n_minibatches=8, gamma=self.gamma)
 
     def observer_settings(self) -> PPOSettings:
         return PPOSettings(n_envs=self.observer_envs, n_steps=self.observer_n_steps,
-                           n_minibatches=max(1, min(32, self.observer_envs * self.observer_n_steps // 64)))
+                           n_minibatches=max(1, min(32, self.observer_envs * self.observer_n_steps // 64)),
+                           gamma=self.gamma)
 
 
 def task_config(name: str) -> type:
@@ -137,7 +161,6 @@ LEARNERS: dict[str, type] = {PPOLearnerConfig.name: PPOLearnerConfig, MujocoExpe
 @dataclass(frozen=True)
 class MujocoTask(Task):
     track: ClassVar[str] = "mujoco"
-    learners: ClassVar[dict[str, type]] = LEARNERS
     name: str
     config: MujocoConfig
 
@@ -152,31 +175,30 @@ class MujocoTask(Task):
         """The task's expert, trained once per (task, horizon, budget) and cached."""
         cfg = self.config
         settings = cfg.expert_settings()
-        spec = {"env": self.env_id, "steps": cfg.expert_steps, "ppo": settings_dict(settings), "seed": 0}
+        spec = {"env": self.env_id, "steps": cfg.expert_steps, "ppo": asdict(settings), "seed": 0,
+                "versions": library_versions()}
         return cached_expert(spec, lambda: train_ppo(self.make_env, settings, cfg.expert_steps, seed=0),
                              None if cache_dir is None else Path(cache_dir).parent / "experts")
 
+    def dataset_spec(self, config: dict[str, Any]) -> dict[str, Any]:
+        task = {key: config["task"][key] for key in ("name", *MujocoConfig.dataset_fields)}
+        return {**super().dataset_spec(config), "task": task, "generator": GENERATOR, "versions": library_versions()}
+
     def observe(self, learner: Any, protocol: ProtocolConfig, seed: np.random.SeedSequence,
                 *, cache_dir: Any = None) -> tuple[ObservationDataset, ReferenceScores]:
-        if protocol.observation != "trajectories":
-            raise ValueError(f"protocol.observation = {protocol.observation!r}: MuJoCo tasks are observed through "
-                             "trajectories only")
         cfg, episodes = self.config, self.config.eval_episodes
         expert = self.expert(cache_dir)
-        # reference scores on evaluation seeds of their own (never the learner's)
-        expert_score = mean_return(expert.policy, self.make_env, episodes, seed=20_000)
-        random = random_score(self.make_env, episodes, seed=30_000)
+        expert_score = mean_return(expert.policy, self.make_env, episodes, seed=EVAL_SEED)
+        random = random_score(self.make_env, episodes, seed=EVAL_SEED)
         if learner.name == "expert":
             batch = demonstrations(expert.policy, self.make_env, learner.episodes, seed=int_seed(seed, 1))
             return ObservationDataset((batch,)), ReferenceScores(np.array([expert_score]), expert_score, random)
-        batches, scores = record_learner(self.make_env, learner.settings(), learner.observed, seed=int_seed(seed, 0),
-                                         eval_episodes=learner.eval_episodes)
+        batches, scores = record_learner(self.make_env, learner.settings(cfg.gamma), learner.observed,
+                                         seed=int_seed(seed, 0),
+                                         eval_episodes=episodes)
         return ObservationDataset(tuple(batches)), ReferenceScores(np.array(scores), expert_score, random)
 
     def info(self, protocol: ProtocolConfig) -> TaskInfo:
-        if protocol.grant_dynamics:
-            raise ValueError("protocol.grant_dynamics = true: a MuJoCo task has no transition model to grant "
-                             "(grant_simulator gives an environment to roll out in)")
         observation_space, action_space = spaces(self.name, self.config.fixed_horizon)
         simulator = Simulator(make_env=hidden_env_factory(self.name, self.config.fixed_horizon)) \
             if protocol.grant_simulator else None

@@ -12,7 +12,7 @@ from envs.config_fields import bounded, check_config
 from envs.datasets import ObservationDataset, ReferenceScores
 from envs.protocol import ProtocolConfig
 from envs.tabular.gridworld import ALPHA, GAMMA, SIZE, lfl_gridworld
-from envs.tabular.learners import LEARNERS, run_learner
+from envs.tabular.learners import run_learner
 from envs.tabular.mdp import TabularMDP, soft_optimal_policy, soft_score, uniform_policy
 from envs.tabular.patchgrid import patch_gridworld
 from envs.tabular.streams import TabularEnv, TabularStreams
@@ -48,7 +48,6 @@ class TabularTask(Task):
     """grid_shape: (width, height) of a grid task whose state index is x * height + y (for figures)."""
 
     track: ClassVar[str] = "tabular"
-    learners: ClassVar[dict[str, type]] = LEARNERS
     name: str
     mdp: TabularMDP
     alpha: float
