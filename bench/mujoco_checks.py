@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         oracle, bc = methods.get("oracle", {}), methods.get("bc", {})
         common = sorted(set(oracle) & set(bc))
         wins = sum(oracle[s]["score"] > bc[s]["score"] for s in common)
-        mean = lambda d, k: np.nanmean([m[k] for m in d.values()]) if d else float("nan")  # noqa: E731
+        mean = lambda d, k: np.nanmean([np.nan if m[k] is None else m[k] for m in d.values()]) if d else np.nan  # noqa: E731
         print(f"| {task} | {'learner' if learner == 'ppo' else 'demonstrations'} | {mean(oracle, 'score'):.1f} | "
               f"{mean(bc, 'score'):.1f} | {wins} of {len(common)} | {mean(oracle, 'normalized_score'):.2f} / "
               f"{mean(oracle, 'normalized_score_expert'):.2f} |")
@@ -78,16 +78,16 @@ def main(argv: list[str] | None = None) -> int:
         phases[("learner recording" if r["learner"] == "ppo" else "expert demonstrations", "dataset")] += \
             r["timings"].get("dataset_s", 0.0)
         phases[(f"observer ({r['method']})", "evaluate")] += r["timings"].get("evaluate_s", 0.0)
-    expert_s = 0.0
-    if args.experts:
-        for path in Path(args.experts).expanduser().glob("*.json"):
-            expert_s += json.loads(path.read_text()).get("train_s", 0.0)
     total = sum(phases.values())
     for (name, _), seconds in phases.items():
-        print(f"- {name}: {seconds:.0f} s ({seconds / total:.0%})")
-    if args.experts:
-        print(f"- of the dataset seconds, the experts' training: {expert_s:.0f} s ({expert_s / total:.0%} of all)")
+        print(f"- {name}: {seconds:.0f} s ({seconds / total:.0%}; with the training of any expert the trial was "
+              "first to need)" if _ == "dataset" else f"- {name}: {seconds:.0f} s ({seconds / total:.0%})")
     print(f"- total: {total:.0f} s of trial time")
+    if args.experts:
+        print("\nexperts in the cache (training seconds):")
+        for path in sorted(Path(args.experts).expanduser().glob("*.json")):
+            entry = json.loads(path.read_text())
+            print(f"- {entry['spec']['env']}, {entry['spec']['steps']:,} steps: {entry.get('train_s', float('nan')):.0f} s")
     return 0
 
 

@@ -433,7 +433,7 @@ def layout_leaderboard(df: pd.DataFrame, options: ReportOptions) -> list[Table |
             shown.append((NORMALIZED, "expert", "normalized-expert"))
         if "method_policy_score" in ok and ok.method_policy_score.notna().any():
             shown.append(("policy_normalized", options.normalization, "own-policy"))
-        if "epic_distance" in ok:
+        if "epic_distance" in ok and ok.epic_distance.notna().any():  # none on MuJoCo
             shown.append(("epic_distance", options.normalization, "epic"))
     tables = []
     for metric, normalization, name in shown:
