@@ -154,11 +154,18 @@ def measure(task: str, args: argparse.Namespace) -> dict[str, Any]:
     _, warm = plain_ppo(make, settings, settings.steps_per_update, args.seed + 1)  # warm-up, untimed
     m["scoring_rate"] = scoring_rate(make, warm.policy, SCORING_STEPS, args.seed)
 
-    m["plain_s"], _ = plain_ppo(make, settings, steps, args.seed)
-    with timed_scoring() as scoring:
-        tick = time.perf_counter()
-        batches, _ = record_learner(make, settings, observed, seed=args.seed, eval_episodes=args.eval_episodes)
-        m["recorded_s"] = time.perf_counter() - tick
+    # plain and recorded alternate, --repeats times, and each keeps its fastest run: one measurement
+    # of each swings by about 20% on this machine (the first of a pair runs slower)
+    plain_s, recorded = [], []
+    for _ in range(args.repeats):
+        plain_s.append(plain_ppo(make, settings, steps, args.seed)[0])
+        with timed_scoring() as scoring:
+            tick = time.perf_counter()
+            batches, _ = record_learner(make, settings, observed, seed=args.seed, eval_episodes=args.eval_episodes)
+            recorded.append((time.perf_counter() - tick, dict(scoring)))
+    m["plain_s"], m["plain_runs"] = min(plain_s), plain_s
+    m["recorded_s"], scoring = min(recorded, key=lambda r: r[0] - r[1]["seconds"])
+    m["recorded_runs"] = [r[0] - r[1]["seconds"] for r in recorded]
     m["batches"] = len(batches)  # the recorder was active on this many updates
     m["score_s"], m["score_calls"], m["score_steps"] = scoring["seconds"], scoring["calls"], scoring["steps"]
     env = make()
@@ -167,7 +174,7 @@ def measure(task: str, args: argparse.Namespace) -> dict[str, Any]:
 
     obs_steps = updates * observer.steps_per_update
     m["observer_steps"] = obs_steps
-    m["true_s"], _ = plain_ppo(make, observer, obs_steps, args.seed)
+    true_s, learned_s = [], []
     net = reward_network(task, args.fixed_horizon, args.seed)
     reward_time = {"seconds": 0.0}
 
@@ -177,7 +184,11 @@ def measure(task: str, args: argparse.Namespace) -> dict[str, Any]:
         reward_time["seconds"] += time.perf_counter() - tick
         return out
 
-    m["learned_s"], _ = plain_ppo(make, observer, obs_steps, args.seed, reward=timed_net)
+    for _ in range(args.repeats):  # alternating, the fastest of each, as above
+        true_s.append(plain_ppo(make, observer, obs_steps, args.seed)[0])
+        reward_time["seconds"] = 0.0
+        learned_s.append(plain_ppo(make, observer, obs_steps, args.seed, reward=timed_net)[0])
+    m["true_s"], m["learned_s"], m["true_runs"], m["learned_runs"] = min(true_s), min(learned_s), true_s, learned_s
     m["reward_s"] = reward_time["seconds"]
     return m
 
@@ -209,6 +220,10 @@ def report(m: dict[str, Any], args: argparse.Namespace) -> None:
     print(row("PPO observer sizes, learned reward", f"{obs_steps:,}", m["learned_s"], learned))
     print(f"\n- recorded / plain: **{recorded_net / plain:.3f}x** (target >= 0.95x; with scoring "
           f"{recorded_all / plain:.3f}x)")
+    runs = lambda xs: ", ".join(f"{x:.2f}" for x in xs)  # noqa: E731
+    print(f"- seconds of each run (fastest kept): plain {runs(m['plain_runs'])}; recorded, scoring left out "
+          f"{runs(m['recorded_runs'])}; observer on the true reward {runs(m['true_runs'])}; on the network "
+          f"{runs(m['learned_runs'])}")
     print(f"- learned reward / true reward: **{learned / true:.3f}x** (target >= 0.9x); the reward network's "
           f"own calls: {m['reward_s']:.2f} s")
     print(f"- recorder's scoring: {m['score_calls']} policies x {args.eval_episodes} episode(s), "
@@ -217,11 +232,11 @@ def report(m: dict[str, Any], args: argparse.Namespace) -> None:
 
     learner, config = m["learner"], m["config"]
     learner_steps = (learner.last_update + 1) * learner.n_envs * learner.n_steps
-    learner_episodes = len(learner.observed) * learner.eval_episodes
+    learner_episodes = len(learner.observed) * config.eval_episodes
     observer_episodes = config.curve_points * config.eval_episodes
     phases = [
         ("learner recording", f"{learner_steps:,} steps", learner_steps / recorded_net),
-        ("learner scoring", f"{len(learner.observed)} x {learner.eval_episodes} episodes",
+        ("learner scoring", f"{len(learner.observed)} x {config.eval_episodes} episodes",
          learner_episodes * per_episode),
         ("expert (trained once a task, then cached)", f"{config.expert_steps:,} steps", config.expert_steps / plain),
         ("observer PPO (behavioural clone not counted)", f"{config.observer_steps:,} steps",
@@ -248,6 +263,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="seconds of the raw random-actions rate")
     parser.add_argument("--eval-episodes", type=int, default=1, help="episodes the recorder scores a policy on")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeats", type=int, default=3, help="alternating runs of each pair compared (fastest kept)")
     parser.add_argument("--fixed-horizon", action="store_true", help="the seals forms (no early termination)")
     args = parser.parse_args()
     cores = len(os.sched_getaffinity(0))
