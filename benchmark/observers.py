@@ -182,9 +182,8 @@ class RecoveredRewardVecEnv(VecEnvWrapper):
         for i in np.flatnonzero(dones):
             next_obs[i] = infos[i]["terminal_observation"]
         # float32, as the observed batches hold them (MuJoCo emits float64)
-        f32 = lambda x: np.asarray(x, dtype=np.float32)  # noqa: E731
-        rewards = np.asarray(self.function(f32(self.last_obs), f32(self.actions), f32(next_obs)),
-                             dtype=np.float32).reshape(-1)
+        batch = (np.asarray(x, dtype=np.float32) for x in (self.last_obs, self.actions, next_obs))
+        rewards = np.asarray(self.function(*batch), dtype=np.float32).reshape(-1)
         self.last_obs = obs
         return obs, rewards, dones, infos
 

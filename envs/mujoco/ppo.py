@@ -14,6 +14,8 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -161,18 +163,15 @@ def train_ppo(make: Callable[[], gym.Env], settings: PPOSettings, steps: int, *,
     return model
 
 
-class torch_threads:
-    """One torch thread inside the block (determinism, and one core per trial)."""
-
-    def __init__(self, n: int) -> None:
-        self.n = n
-
-    def __enter__(self) -> None:
-        self.before = torch.get_num_threads()
-        torch.set_num_threads(self.n)
-
-    def __exit__(self, *exc) -> None:
-        torch.set_num_threads(self.before)
+@contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """n torch threads inside the block (one: determinism, and one core per trial)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def expert_cache_dir() -> Path:
