@@ -27,6 +27,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/gridworld_cost.py quick
 	$(BIN)/python bench/report_speed.py
 	$(BIN)/python bench/mujoco_speed.py --tasks hopper halfcheetah
+	$(BIN)/python bench/lfl_fit_speed.py
 
 # every fault of the store, the cache and the run loop on fresh stores, one line each (root for the tmpfs cases)
 faults: $(STAMP)

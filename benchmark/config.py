@@ -314,6 +314,8 @@ def section_registry(section: str, track: str | None = None) -> dict[str, type]:
     """Config classes by name of one section; learners are those of the task's track."""
     if section == "learner" and track is not None:
         return LEARNERS[track]
+    if section == "method" and track is not None:
+        return {**SECTIONS[section], **{name: m.config_class(track) for name, m in METHODS.items()}}
     return SECTIONS[section]
 
 
@@ -325,8 +327,9 @@ def track_of(config: dict[str, Any]) -> str | None:
 def profile_overrides(section: str, name: str, cls: type, profile: str) -> dict[str, Any]:
     """A profile's budget overrides of one config: a method's (its `profiles`) or a task's or
     learner's config class's own `profiles`."""
-    if section == "method":
-        return dict(getattr(METHODS.get(name), "profiles", {}).get(profile, {}))
+    if section == "method":  # a track's own Config may carry its own profiles
+        owner = cls if "profiles" in vars(cls) else METHODS.get(name)
+        return dict(getattr(owner, "profiles", {}).get(profile, {}))
     return dict(getattr(cls, "profiles", {}).get(profile, {}))
 
 

@@ -38,7 +38,7 @@ from matplotlib.transforms import Bbox  # noqa: E402
 
 from benchmark import stats  # noqa: E402
 from benchmark.normalization import expert_normalized, lfl_normalized  # noqa: E402
-from benchmark.report import (NORMALIZATION_TEXT, NORMALIZED, REFERENCE_ROWS, aggregate_intervals,  # noqa: E402
+from benchmark.report import (NORMALIZATION_TEXT, NORMALIZED, REFERENCE_ROWS, aggregate_intervals, task_panel,  # noqa: E402
                               aggregate_statistic, is_reference, learner_order, learner_sources, methods_first,
                               row_label, run_matrix, values_of, with_board_columns, with_sources)
 from benchmark.store import artifact_matrix, artifact_values, has_artifact  # noqa: E402
@@ -379,6 +379,9 @@ def jobs_for_layout(layout: str, df: pd.DataFrame, options, prefix: str) -> list
                  FigureJob(name("profiles"), "Performance profiles: fraction of runs x observation sources "
                            "scoring above tau, with 95% bootstrap bands.",
                            lambda: performance_profiles(part, learners, options, xlabel))]
+    if layout == "lfl-table3":  # Fig. 4: a panel per task (form), not per learner
+        df = df.assign(learner=task_panel(df))
+        learners = learner_order(df.learner)
     if layout in ("leaderboard", "lfl-table2", "lfl-table1", "lfl-table3", ""):
         shown = df if layout != "lfl-table1" else df[df.label == "theorem2"]
         jobs.append(FigureJob(name("learning-curves"), "The learner's observed policies (red, then the dotted "

@@ -105,18 +105,24 @@ def mujoco_observe(task, reward: Any, dataset: ObservationDataset, reference: Re
                    fit: FitResult | None, seed: int) -> tuple[dict[str, float], dict[str, Any]]:
     """SB3 PPO on `reward` (the environment's own for the oracle), from a behavioural clone of the
     last observed batch (or from scratch), scored at curve_points checkpoints; the last is the score."""
-    from envs.mujoco.ppo import EVAL_SEED, make_ppo, mean_return, torch_threads, vec_env
+    from envs.mujoco.ppo import EVAL_SEED, episode_stats, make_ppo, torch_threads, vec_env
     from envs.seeding import seeded_global_rngs
 
     cfg = task.config
     settings = cfg.observer_settings()
     steps = 0 if reward is NO_REWARD else cfg.observer_steps
     chunk = settings.steps_per_update * max(1, -(-steps // (settings.steps_per_update * (cfg.curve_points - 1))))
-    score = lambda policy: mean_return(policy, task.make_env, cfg.eval_episodes, EVAL_SEED)  # noqa: E731
+    lengths: list[float] = []
+
+    def score(policy) -> float:  # the mean true return; the mean episode length is kept for diagnosis
+        returns, length = episode_stats(policy, task.make_env, cfg.eval_episodes, EVAL_SEED)
+        lengths.append(float(length.mean()))
+        return float(returns.mean())
+
     with seeded_global_rngs(seed), torch_threads(1):
         venv = vec_env(task.make_env, settings.n_envs, seed)
         if reward is not TRUE_REWARD and reward is not NO_REWARD:
-            venv = RecoveredRewardVecEnv(venv, reward.function)
+            venv = RecoveredRewardVecEnv(venv, reward.function, reward.terminal_reward)
         model = make_ppo(venv, settings, seed)
         if cfg.observer_start == "bc" or reward is NO_REWARD:
             behaviour_clone(model.policy, dataset.batches[-1], steps=cfg.bc_steps, seed=seed)
@@ -128,6 +134,8 @@ def mujoco_observe(task, reward: Any, dataset: ObservationDataset, reference: Re
         venv.close()
     metrics = score_metrics(curve[-1], reference)
     metrics["observer_steps"] = float(at[-1])
+    # how the observer's episodes end: shorter than the clone's means it learned to terminate sooner
+    metrics["observer_episode_length"], metrics["observer_start_episode_length"] = lengths[-1], lengths[0]
     artifacts = {"learner_curve": rounded(reference.learner), "observer_curve": rounded(curve),
                  "observer_curve_steps": at, **task.describe()}
     return metrics, artifacts
@@ -160,11 +168,13 @@ def behaviour_clone(policy, batch: Batch, *, steps: int, seed: int, batch_size: 
 class RecoveredRewardVecEnv(VecEnvWrapper):
     """A VecEnv whose rewards are a recovered reward function, called once per vectorized step on
     the whole batch (obs, actions, next obs; next obs is the terminal observation where an episode
-    ended). Termination, truncation and observations stay the environment's."""
+    ended), plus terminal_reward where an episode ended by termination rather than a time limit.
+    Termination, truncation and observations stay the environment's."""
 
-    def __init__(self, venv: VecEnv, function: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]) -> None:
+    def __init__(self, venv: VecEnv, function: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray],
+                 terminal_reward: float = 0.0) -> None:
         super().__init__(venv)
-        self.function = function
+        self.function, self.terminal_reward = function, terminal_reward
         self.last_obs: np.ndarray | None = None
         self.actions: np.ndarray | None = None
 
@@ -184,6 +194,9 @@ class RecoveredRewardVecEnv(VecEnvWrapper):
         # float32, as the observed batches hold them (MuJoCo emits float64)
         batch = (np.asarray(x, dtype=np.float32) for x in (self.last_obs, self.actions, next_obs))
         rewards = np.asarray(self.function(*batch), dtype=np.float32).reshape(-1)
+        if self.terminal_reward:
+            terminated = [bool(done) and not info.get("TimeLimit.truncated", False) for done, info in zip(dones, infos)]
+            rewards = rewards + np.float32(self.terminal_reward) * np.asarray(terminated, dtype=np.float32)
         self.last_obs = obs
         return obs, rewards, dones, infos
 

@@ -112,6 +112,8 @@ def _run_trial(config: dict[str, Any], record: dict[str, Any], cache_dir: Path |
             timings["fit_s"] = time.perf_counter() - tick
             if fit.reward.table is not None and not np.all(np.isfinite(fit.reward.table)):
                 raise FloatingPointError("the recovered reward has NaN or inf entries")
+            if not math.isfinite(fit.reward.terminal_reward):
+                raise FloatingPointError(f"the recovered reward's terminal reward is {fit.reward.terminal_reward}")
             reward = fit.reward
             record["diagnostics"] = {k: v for k, v in fit.diagnostics.items() if isinstance(v, (int, float, str))}
         tick = time.perf_counter()

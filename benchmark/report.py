@@ -390,23 +390,32 @@ def layout_lfl_table2(df: pd.DataFrame, options: ReportOptions) -> list[Table]:
                   tuple(rows), notes=(f"Paper columns: {ref['source']}.",) + reference_note(shown))]
 
 
+def task_panel(df: pd.DataFrame) -> pd.Series:
+    """A MuJoCo record's task form for a per-task row or panel: the task, and the cell's label if any
+    (e.g. "hopper (termination=pessimistic)")."""
+    return df.task + df.label.map(lambda label: f" ({label})" if label else "")
+
+
 def layout_lfl_table3(df: pd.DataFrame, options: ReportOptions) -> list[Table]:
     """The paper's Table 3: per environment, the LfL-normalized score of AIRL, DAC and LfL (and
-    any other method run), ours beside the published one."""
+    any other method run), ours beside the published one; a labelled cell (a variant of a task's
+    protocol) is a row of its own."""
     ref = PUBLISHED["lfl-table3"]
-    df = df.assign(value=values_of(df, NORMALIZED, "lfl"))
+    df = df.assign(value=values_of(df, NORMALIZED, "lfl"), panel=task_panel(df))
     rng, reps = options.rng(), options.bootstrap_reps
     methods = list(ref["methods"]) + methods_first(set(df.method) - set(ref["methods"]))
     envs = list(ref["envs"]) + sorted(set(df.task) - set(ref["envs"]))
     rows = []
     for env in envs:
-        row = [text(env)]
-        for method in methods:
-            part = df[(df.task == env) & (df.method == method)]
-            row.append(summary_cell(part.value, options.aggregate, rng, reps) if len(part) else text("not run"))
-            if method in ref["methods"]:
-                row.append(text(ref.get(env, {}).get(method, "n/a")))
-        rows.append(row)
+        panels = [p for p in dict.fromkeys(df[df.task == env].panel)] or [env]
+        for panel in sorted(panels, key=lambda p: (p != env, p)):
+            row = [text(panel)]
+            for method in methods:
+                part = df[(df.panel == panel) & (df.method == method)]
+                row.append(summary_cell(part.value, options.aggregate, rng, reps) if len(part) else text("not run"))
+                if method in ref["methods"]:
+                    row.append(text(ref.get(env, {}).get(method, "n/a")))
+            rows.append(row)
     columns = ["env"] + [c for m in methods for c in ([m, f"{m} (paper)"] if m in ref["methods"] else [row_label(m)])]
     return [Table("table3", "LfL Table 3 (MuJoCo): normalized score, 0 = first observed policy, 1 = last",
                   tuple(columns), tuple(mark_best(rows, False)),

@@ -26,12 +26,15 @@ class Batch:
 
     observations: (N, *obs_shape); actions: (N, *act_shape); next_observations: like observations;
     episode_starts: (N,) bool, True where a new episode began (the stream was reset before it).
+    terminals: (N,) bool, True where the transition ended its episode by termination (a time limit
+    is not one); None where the source does not say (the tabular streams).
     """
 
     observations: Array
     actions: Array
     next_observations: Array
     episode_starts: Array
+    terminals: Array | None = None
 
     def __len__(self) -> int:
         return len(self.actions)
@@ -74,7 +77,8 @@ def dataset_to_arrays(dataset: ObservationDataset, reference: ReferenceScores) -
     arrays: dict[str, Array] = {"n_batches": np.array(len(dataset.batches))}
     for k, batch in enumerate(dataset.batches):
         for f in fields(Batch):
-            arrays[f"batch{k}.{f.name}"] = getattr(batch, f.name)
+            if getattr(batch, f.name) is not None:
+                arrays[f"batch{k}.{f.name}"] = getattr(batch, f.name)
     if dataset.policies is not None:
         arrays["policies"] = dataset.policies
     arrays["ref.learner"] = reference.learner
@@ -85,7 +89,8 @@ def dataset_to_arrays(dataset: ObservationDataset, reference: ReferenceScores) -
 
 def dataset_from_arrays(arrays: dict[str, Array]) -> tuple[ObservationDataset, ReferenceScores]:
     n = int(arrays["n_batches"])
-    batches = tuple(Batch(**{f.name: arrays[f"batch{k}.{f.name}"] for f in fields(Batch)}) for k in range(n))
+    batches = tuple(Batch(**{f.name: arrays[f"batch{k}.{f.name}"] for f in fields(Batch) if f"batch{k}.{f.name}" in arrays})
+                    for k in range(n))
     dataset = ObservationDataset(batches, arrays["policies"] if "policies" in arrays else None)
     reference = ReferenceScores(arrays["ref.learner"], float(arrays["ref.optimal"]), float(arrays["ref.random"]))
     return dataset, reference

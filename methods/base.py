@@ -33,6 +33,9 @@ class RecoveredReward:
 
     table: Array | None = None
     function: Callable[[Array, Array, Array], Array] | None = None
+    # continuous tasks: added to the reward of a transition that ends its episode by termination (not
+    # a time limit), the discounted value of the absorbing state it enters (0: an episode's end is neutral)
+    terminal_reward: float = 0.0
 
     def __post_init__(self) -> None:
         if (self.table is None) == (self.function is None):
@@ -62,12 +65,28 @@ class IRLMethod(ABC):
     needs_model: ClassVar[bool] = False
     needs_simulator: ClassVar[bool] = False
     Config: ClassVar[type]
+    configs: ClassVar[dict[str, type]] = {}  # a track's own Config where its form has other settings
     profiles: ClassVar[dict[str, dict[str, Any]]] = {}
     # What one fit needs from a scheduler (Ray Tune reserves it per trial; torch gets `cpu` threads).
     resources: ClassVar[dict[str, float]] = {"cpu": 1.0, "gpu": 0.0}
 
     def __init__(self, config: Any | None = None) -> None:
         self.config = config if config is not None else self.Config()
+        self.defaults = config is None
+
+    @classmethod
+    def config_class(cls, track: str | None) -> type:
+        """The Config of the method's form for `track` (Config unless `configs` names one)."""
+        return cls.configs.get(track, cls.Config)
+
+    def config_for(self, task: TaskInfo) -> Any:
+        """This method's config, checked to be the one of the task's track's form."""
+        expected = self.config_class(task.track)
+        if type(self.config) is expected:
+            return self.config
+        if self.defaults:
+            return expected()  # built without a config: the defaults of the track's form
+        raise TypeError(f"{self.name} on a {task.track} task takes a {expected.__name__}, got {type(self.config).__name__}")
 
     @classmethod
     def applicable(cls, data: ObservationDataset, task: TaskInfo) -> None:

@@ -42,7 +42,7 @@ def test_batches_are_continuous_streams_from_the_start_state():
 
 def test_the_observer_view_carries_no_rewards():
     """The dataset type has no reward field, and the samples do not depend on the reward."""
-    assert {"observations", "actions", "next_observations", "episode_starts"} == set(Batch.__dataclass_fields__)
+    assert {"observations", "actions", "next_observations", "episode_starts", "terminals"} == set(Batch.__dataclass_fields__)
     assert set(ObservationDataset.__dataclass_fields__) == {"batches", "policies"}
     mdp = lfl_gridworld()
     policy = np.random.default_rng(0).dirichlet(np.ones(4), size=25)

@@ -93,7 +93,8 @@ def test_expert_demonstrations_and_reference_scores_regenerate_identically(tmp_p
 def test_the_observers_view_of_a_continuous_learner_carries_no_rewards(tmp_path):
     config = smoke_config("halfcheetah")
     dataset, reference = observe_learner(config, build_task(section_config(config, "task")), tmp_path / "datasets")
-    assert set(Batch.__dataclass_fields__) == {"observations", "actions", "next_observations", "episode_starts"}
+    assert set(Batch.__dataclass_fields__) == {"observations", "actions", "next_observations", "episode_starts",
+                                               "terminals"}
     assert dataset.policies is None and len(dataset.batches) == len(reference.learner)
     # no array of the observer's view holds the learner's returns (the scores travel apart)
     for batch in dataset.batches:

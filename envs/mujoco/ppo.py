@@ -78,15 +78,22 @@ def mean_return(policy, make: Callable[[], gym.Env], episodes: int, seed: int, *
     observed behaviour of a learner is its sampled actions, drawn from generators seeded by `seed`
     (a score is a function of the policy and the seed, whatever state the caller's generators and
     thread count are in)."""
+    return float(episode_stats(policy, make, episodes, seed, deterministic=deterministic)[0].mean())
+
+
+def episode_stats(policy, make: Callable[[], gym.Env], episodes: int, seed: int, *,
+                  deterministic: bool = False) -> tuple[Array, Array]:
+    """(returns, lengths) of the `episodes` episodes mean_return scores."""
     with seeded_global_rngs(seed), torch_threads(1):
-        return _mean_return(policy, make, episodes, seed, deterministic)
+        return _episode_stats(policy, make, episodes, seed, deterministic)
 
 
-def _mean_return(policy, make: Callable[[], gym.Env], episodes: int, seed: int, deterministic: bool) -> float:
+def _episode_stats(policy, make: Callable[[], gym.Env], episodes: int, seed: int,
+                   deterministic: bool) -> tuple[Array, Array]:
     envs = [make() for _ in range(episodes)]
     space = envs[0].action_space
     obs = np.stack([env.reset(seed=seed + i)[0] for i, env in enumerate(envs)])
-    returns, running = np.zeros(episodes), np.ones(episodes, dtype=bool)
+    returns, lengths, running = np.zeros(episodes), np.zeros(episodes, dtype=int), np.ones(episodes, dtype=bool)
     while running.any():
         with torch.no_grad():
             if callable(policy) and not hasattr(policy, "predict"):
@@ -97,57 +104,68 @@ def _mean_return(policy, make: Callable[[], gym.Env], episodes: int, seed: int, 
         for i in np.flatnonzero(running):
             obs[i], reward, terminated, truncated, _ = envs[i].step(actions[i])
             returns[i] += reward
+            lengths[i] += 1
             running[i] = not (terminated or truncated)
     for env in envs:
         env.close()
-    return float(returns.mean())
+    return returns, lengths
 
 
 class RecordRollouts(BaseCallback):
-    """Before each observed update u, environment 0's rollout of that update (the policy after u
-    updates): raw observations, the sampled (unclipped) actions, next observations (the terminal
-    observation at an episode's end) and episode starts; and the policy's true score."""
+    """Before each observed update u, the rollouts of that update (the policy after u updates) in
+    environments 0..n_observed-1, one environment's stream after the other: raw observations, the
+    executed (clipped) actions, next observations (the terminal observation at an episode's end),
+    episode starts and terminations (an episode's end that is not a time limit); and the policy's
+    true score."""
 
-    def __init__(self, observed: list[int], score: Callable[[Any], float]) -> None:
+    def __init__(self, observed: list[int], score: Callable[[Any], float], n_observed: int = 1) -> None:
         super().__init__()
-        self.observed, self.score = set(observed), score
+        self.observed, self.score, self.n_observed = set(observed), score, n_observed
         self.update = -1
         self.batches: list[Batch] = []
         self.scores: list[float] = []
-        self._rows: list[tuple[Array, Array, Array, bool]] = []
-        self._starts = True
+        self._rows: list[list[tuple[Array, Array, Array, bool, bool]]] = []
+        self._starts = [True] * n_observed
 
     def _on_rollout_start(self) -> None:
         self.update += 1
-        self._rows = []
+        self._rows = [[] for _ in range(self.n_observed)]
 
     def _on_step(self) -> bool:
-        if self.update in self.observed:
-            obs = self.locals["obs_tensor"][0].numpy().copy()
-            action = self.locals["clipped_actions"][0].copy()  # what the environment executed
-            done, info = bool(self.locals["dones"][0]), self.locals["infos"][0]
-            next_obs = info["terminal_observation"] if done else self.locals["new_obs"][0]
-            self._rows.append((obs, action, np.asarray(next_obs).copy(), self._starts))
-        self._starts = bool(self.locals["dones"][0])
+        dones, infos = self.locals["dones"], self.locals["infos"]
+        for i in range(self.n_observed):
+            if self.update in self.observed:
+                obs = self.locals["obs_tensor"][i].numpy().copy()
+                action = self.locals["clipped_actions"][i].copy()  # what the environment executed
+                done = bool(dones[i])
+                next_obs = infos[i]["terminal_observation"] if done else self.locals["new_obs"][i]
+                terminal = done and not infos[i].get("TimeLimit.truncated", False)
+                self._rows[i].append((obs, action, np.asarray(next_obs).copy(), self._starts[i], terminal))
+            self._starts[i] = bool(dones[i])
         return True
 
     def _on_rollout_end(self) -> None:
         if self.update in self.observed:
-            obs, actions, next_obs, starts = (np.stack(column) for column in zip(*self._rows))
-            starts[0] = True  # the observer's stream begins here
+            columns = []
+            for rows in self._rows:
+                obs, actions, next_obs, starts, terminals = (np.stack(column) for column in zip(*rows))
+                starts[0] = True  # the observer's stream of this environment begins here
+                columns.append((obs, actions, next_obs, starts, terminals))
+            obs, actions, next_obs, starts, terminals = (np.concatenate(c) for c in zip(*columns))
             self.batches.append(Batch(obs.astype(np.float32), actions.astype(np.float32),
-                                      next_obs.astype(np.float32), starts.astype(bool)))
+                                      next_obs.astype(np.float32), starts.astype(bool), terminals.astype(bool)))
             self.scores.append(self.score(self.model.policy))
 
 
 def record_learner(make: Callable[[], gym.Env], settings: PPOSettings, observed: list[int], *, seed: int,
-                   eval_episodes: int) -> tuple[list[Batch], list[float]]:
-    """Train PPO until the last observed update's rollout is collected; returns that rollout of
-    environment 0 per observed update and the observed policies' mean true returns."""
+                   eval_episodes: int, observed_envs: int = 1) -> tuple[list[Batch], list[float]]:
+    """Train PPO until the last observed update's rollout is collected; returns the rollouts of
+    environments 0..observed_envs-1 per observed update and the observed policies' mean true returns."""
     with seeded_global_rngs(seed), torch_threads(1):
         venv = vec_env(make, settings.n_envs, seed)
         model = make_ppo(venv, settings, seed)
-        recorder = RecordRollouts(observed, lambda policy: mean_return(policy, make, eval_episodes, EVAL_SEED))
+        recorder = RecordRollouts(observed, lambda policy: mean_return(policy, make, eval_episodes, EVAL_SEED),
+                                  observed_envs)
         # the last observed rollout is collected at the start of update max(observed)
         model.learn(total_timesteps=(max(observed) + 1) * settings.steps_per_update, callback=recorder)
         venv.close()
@@ -239,7 +257,7 @@ def demonstrations(policy, make: Callable[[], gym.Env], episodes: int, seed: int
 
 
 def _demonstrations(policy, make: Callable[[], gym.Env], episodes: int, seed: int) -> Batch:
-    rows: list[tuple[Array, Array, Array, bool]] = []
+    rows: list[tuple[Array, Array, Array, bool, bool]] = []
     env = make()
     for i in range(episodes):
         obs, _ = env.reset(seed=seed + i)
@@ -249,11 +267,12 @@ def _demonstrations(policy, make: Callable[[], gym.Env], episodes: int, seed: in
                 action, _ = policy.predict(obs[None], deterministic=False)
             action = np.clip(action[0], env.action_space.low, env.action_space.high)
             next_obs, _, terminated, truncated, _ = env.step(action)
-            rows.append((obs, action, next_obs, start))
+            rows.append((obs, action, next_obs, start, terminated))
             obs, start, done = next_obs, False, terminated or truncated
     env.close()
-    obs, actions, next_obs, starts = (np.stack(column) for column in zip(*rows))
-    return Batch(obs.astype(np.float32), actions.astype(np.float32), next_obs.astype(np.float32), starts.astype(bool))
+    obs, actions, next_obs, starts, terminals = (np.stack(column) for column in zip(*rows))
+    return Batch(obs.astype(np.float32), actions.astype(np.float32), next_obs.astype(np.float32), starts.astype(bool),
+                 terminals.astype(bool))
 
 
 def random_score(make: Callable[[], gym.Env], episodes: int, seed: int) -> float:

@@ -26,7 +26,7 @@ from envs.task import Simulator, Task, TaskInfo
 
 # The version of what makes a MuJoCo dataset or expert here: bumped when the recording changes, so
 # that caches made by older code are not served as current ones.
-GENERATOR = 1
+GENERATOR = 2  # 2: batches record terminations
 
 
 def library_versions() -> dict[str, str]:
@@ -38,7 +38,9 @@ def library_versions() -> dict[str, str]:
 class PPOLearnerConfig:
     """The LfL paper's MuJoCo learner: SB3 PPO with n_envs environments of n_steps steps an update;
     before each observed update (first, first + every, ..., last; the policy after u updates) the
-    observer gets environment 0's rollout of that update (n_steps pairs). Each observed policy is
+    observer gets the rollouts of that update in observed_envs of the environments (observed_envs x
+    n_steps pairs: the paper's 1 of 32 environments, 2048 pairs; the quick learner runs 8 x 256
+    steps an update and shows all 8, so that a batch still holds 2048 pairs). Each observed policy is
     scored like every policy of the task (its mean true return over the task's eval_episodes)."""
 
     name: ClassVar[str] = "ppo"
@@ -47,7 +49,8 @@ class PPOLearnerConfig:
         # smoke: seconds; quick: 8 x 256 steps an update, windows scaled down (the suite sets them per task)
         "smoke": {"n_envs": 2, "n_steps": 64, "n_minibatches": 2, "n_epochs": 2, "first_update": 1, "last_update": 3,
                   "every": 1},
-        "quick": {"n_envs": 8, "n_steps": 256, "n_minibatches": 8, "first_update": 2, "last_update": 22, "every": 5},
+        "quick": {"n_envs": 8, "n_steps": 256, "n_minibatches": 8, "observed_envs": 8, "first_update": 2,
+                  "last_update": 22, "every": 5},
     }
     n_envs: int = bounded(32, ge=1)
     n_steps: int = bounded(2048, ge=2)
@@ -57,9 +60,12 @@ class PPOLearnerConfig:
     first_update: int = bounded(10, ge=0)
     last_update: int = bounded(30, ge=0)
     every: int = bounded(5, ge=1)
+    observed_envs: int = bounded(1, ge=1)
 
     def __post_init__(self) -> None:
         check_config(self, "learner")
+        if self.observed_envs > self.n_envs:
+            raise ValueError(f"learner.observed_envs = {self.observed_envs}: at most n_envs = {self.n_envs}")
         if self.last_update < self.first_update or (self.last_update - self.first_update) % self.every:
             raise ValueError(f"learner.first_update = {self.first_update}, last_update = {self.last_update}, every = "
                              f"{self.every}: the window must end on an observed update (valid: first_update <= "
@@ -194,8 +200,8 @@ class MujocoTask(Task):
             batch = demonstrations(expert.policy, self.make_env, learner.episodes, seed=int_seed(seed, 1))
             return ObservationDataset((batch,)), ReferenceScores(np.array([expert_score]), expert_score, random)
         batches, scores = record_learner(self.make_env, learner.settings(cfg.gamma), learner.observed,
-                                         seed=int_seed(seed, 0),
-                                         eval_episodes=episodes)
+                                         seed=int_seed(seed, 0), eval_episodes=episodes,
+                                         observed_envs=learner.observed_envs)
         return ObservationDataset(tuple(batches)), ReferenceScores(np.array(scores), expert_score, random)
 
     def info(self, protocol: ProtocolConfig) -> TaskInfo:
