@@ -51,7 +51,9 @@ class FitResult:
 
 class IRLMethod(ABC):
     """Base class: subclasses set name, uses, Config (a frozen dataclass with the paper's
-    defaults) and optionally profiles (budget overrides of Config fields per profile).
+    defaults) and optionally profiles (budget overrides of Config fields per profile). A method
+    whose form on a track has settings of its own names that track's Config in `configs` (LfL's
+    networks on MuJoCo); the trial config of a task on that track is then that Config's.
 
     What a method needs is declared, and `applicable` (called by the pipeline before fit) turns a
     mismatch into NotApplicable, the cell's n/a: `tracks` it has a form for, `observations` it

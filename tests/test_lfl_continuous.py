@@ -204,3 +204,16 @@ def test_the_tabular_tables_keep_their_trial_ids_and_scores(suite):
         record = run_trial(config)
         assert record["metrics"]["score"] == pytest.approx(records[trial_id(config)]["metrics"]["score"], rel=1e-9,
                                                            abs=1e-9)
+
+
+def test_the_table3_suite_runs_lfl_on_a_mujoco_task_at_the_smoke_profile(tmp_path):
+    configs = expand(load_suite("lfl-table3"), seeds=1, profile="smoke")
+    hopper = [c for c in configs if c["task"]["name"] == "hopper" and not c["task"]["fixed_horizon"]
+              and c["method"]["name"] == "lfl"]
+    assert sorted(c["method"]["termination"] for c in hopper) == ["none", "pessimistic"]
+    for config in hopper:
+        record = run_trial(config, cache_dir=tmp_path / "datasets")
+        assert record["status"] == "ok", record["error"]
+        assert record["track"] == "mujoco" and record["timings"]["fit_s"] > 0
+        assert (record["diagnostics"]["terminal_reward"] < 0) == (config["method"]["termination"] == "pessimistic")
+        assert record["metrics"]["observer_episode_length"] > 0

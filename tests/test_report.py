@@ -143,6 +143,29 @@ def test_table3_layout_puts_the_published_numbers_beside_ours(tmp_path):
     assert dict(zip(table.columns, rows["hopper"]))["lfl"].text == "not run"
 
 
+def test_table3_gives_a_labelled_variant_of_a_task_its_own_row_and_fig4_its_own_panel(tmp_path):
+    rng = np.random.default_rng(1)
+    records = []
+    for label, quality in (("", 1.2), ("termination=none", -0.5)):
+        for seed in range(3):
+            record = synthetic_record(suite="lfl-table3", method="lfl", learner="spi", seed=seed, rng=rng,
+                                      quality=quality, task="hopper",
+                                      extra_config={"method": {"termination": label[len("termination="):] or "pessimistic"}})
+            record["label"] = record["config"]["label"] = label
+            records.append(record)
+    df = frame(records, tmp_path, artifacts=True)
+    rows = {row[0].text: dict(zip(table.columns, row)) for table in [layout_lfl_table3(df, FAST)[0]]
+            for row in table.rows}
+    assert rows["hopper"]["lfl"].n == 3 and rows["hopper (termination=none)"]["lfl"].n == 3
+    assert rows["hopper"]["lfl"].point > 1 > rows["hopper (termination=none)"]["lfl"].point
+    assert rows["hopper (termination=none)"]["lfl (paper)"].text == "-0.99 ± 0.78"
+    jobs = figures.jobs_for_layout("lfl-table3", df, FAST, "t3")
+    (curves,) = [job for job in jobs if job.name.endswith("learning-curves")]
+    figure = curves.build()
+    titles = [ax.get_title() for ax in figure.axes if ax.get_visible() and ax.get_title()]
+    assert titles == ["hopper", "hopper (termination=none)"]
+
+
 def test_sections_never_mix_profiles_and_count_failed_trials(tmp_path):
     rng = np.random.default_rng(0)
     records = [synthetic_record(suite="gridworld", method="lfl", learner="spi", seed=s, rng=rng, quality=1.0,
