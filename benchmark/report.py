@@ -409,17 +409,24 @@ def layout_lfl_table3(df: pd.DataFrame, options: ReportOptions) -> list[Table]:
     for env in envs:
         panels = [p for p in dict.fromkeys(df[df.task == env].panel)] or [env]
         for panel in sorted(panels, key=lambda p: (p != env, p)):
-            row = [text(panel)]
+            row, ours = [text(panel)], []  # ours: where this row's cells of IRL methods are
             for method in methods:
                 part = df[(df.panel == panel) & (df.method == method)]
+                if not is_reference([method])[0]:
+                    ours.append(len(row))
                 row.append(summary_cell(part.value, options.aggregate, rng, reps) if len(part) else text("not run"))
                 if method in ref["methods"]:
                     row.append(text(ref.get(env, {}).get(method, "n/a")))
+            marked = mark_best([[row[j]] for j in ours], False, first=0)  # the row's best method
+            for j, (cell,) in zip(ours, marked):
+                row[j] = cell
             rows.append(row)
     columns = ["env"] + [c for m in methods for c in ([m, f"{m} (paper)"] if m in ref["methods"] else [row_label(m)])]
     return [Table("table3", "LfL Table 3 (MuJoCo): normalized score, 0 = first observed policy, 1 = last",
-                  tuple(columns), tuple(mark_best(rows, False)),
-                  notes=(f"Paper columns: {ref['source']}. {ref['note']}",) + reference_note(methods))]
+                  tuple(columns), tuple(tuple(row) for row in rows),
+                  notes=(f"Paper columns: {ref['source']}. {ref['note']} The best method of each row is marked; a "
+                         "labelled row (a variant of its task's protocol) shares its task's reference rows.",)
+                  + reference_note(methods))]
 
 
 def layout_leaderboard(df: pd.DataFrame, options: ReportOptions) -> list[Table | Callable[[], Table]]:
