@@ -45,7 +45,7 @@ def main() -> None:
     data = dataset(args.batches, args.pairs)
     info = TaskInfo(name="bench", track="mujoco", gamma=0.99, observation_space=Box(-np.inf, np.inf, (11,)),
                     action_space=Box(-1, 1, (3,)))
-    cfg = LfLNetworkConfig(termination="absorbing")
+    cfg = LfLNetworkConfig()
     print(f"LfL continuous fit: {args.batches} batches x {args.pairs} pairs, policy {cfg.policy_steps} / KL "
           f"{cfg.kl_steps} / init {cfg.reward_init_steps} / consistency {cfg.reward_steps} steps, 1 thread")
     for repeat in range(args.repeats):

@@ -20,6 +20,7 @@ import stable_baselines3
 import benchmark.observers as observers
 import envs.mujoco.ppo as ppo
 import envs.mujoco.task as mujoco_task
+from benchmark.backends import match_threads
 from benchmark.config import expand, load_suite
 from benchmark.pipeline import run_trial
 from methods.registry import METHODS
@@ -69,6 +70,7 @@ def main() -> None:
     observers.OBSERVERS["mujoco"] = timed(observers.OBSERVERS["mujoco"], "observer")
     if args.method in METHODS:
         METHODS[args.method].fit = timed(METHODS[args.method].fit, "fit")
+    match_threads(1)  # as a trial runs on either backend: one thread
     with tempfile.TemporaryDirectory() as cache:
         ppo.expert_cache_dir().mkdir(parents=True, exist_ok=True)
         (Path(cache) / "experts").symlink_to(ppo.expert_cache_dir())  # a dataset recorded afresh, experts reused
