@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 import json
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -262,8 +263,10 @@ def learning_curves(df: pd.DataFrame, learners: list[str], normalization: str) -
 
 
 def band(ax, x: np.ndarray, curves: np.ndarray, colour, label: str, linestyle: str = "-") -> None:
-    """Mean curve with a +-1 std band over trials."""
-    mean, std = np.nanmean(curves, axis=0), np.nanstd(curves, axis=0)
+    """Mean curve with a +-1 std band over trials (a step no trial reached stays blank)."""
+    with warnings.catch_warnings():  # a column of NaN (e.g. the bc row's one-point curve) is no news
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean, std = np.nanmean(curves, axis=0), np.nanstd(curves, axis=0)
     ax.plot(x, mean, color=colour, label=label, linewidth=1.6, linestyle=linestyle)
     ax.fill_between(x, mean - std, mean + std, color=colour, alpha=0.15, linewidth=0)
 
