@@ -467,9 +467,16 @@ def test_expanding_many_seeds_takes_seconds_and_ctrl_c_there_is_a_clean_exit(tmp
     import sys
     import time
 
-    driver = subprocess.Popen([sys.executable, "-m", "benchmark.cli", "run", "lfl-table2", "--seeds", "200000",
-                               "--store", str(tmp_path / "store"), "--backend", "serial"],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # started as from a terminal: an ignored SIGINT would be inherited across exec (whatever this
+    # process's disposition is after the tests before), and the driver could not be interrupted before
+    # it installs its own handler
+    ignored = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        driver = subprocess.Popen([sys.executable, "-m", "benchmark.cli", "run", "lfl-table2", "--seeds", "200000",
+                                   "--store", str(tmp_path / "store"), "--backend", "serial"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    finally:
+        signal.signal(signal.SIGINT, ignored)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and resident_mb(driver.pid) < 600:  # torch imported, 800,000 configs growing
         time.sleep(0.05)
