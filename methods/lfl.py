@@ -336,7 +336,7 @@ class NetworkForm:
     def _heads(net: MultiHeadNet, obs: torch.Tensor) -> torch.Tensor:
         """(K, N) head k of `net` at row k's observations."""
         k, n = obs.shape[:2]
-        return net(obs.reshape(k * n, -1)).reshape(k, n, -1).diagonal(dim1=0, dim2=2).T
+        return _own_heads(net(obs.reshape(k * n, -1)), k, n)
 
     def initial_reward(self) -> GaussianPolicies:
         """r_phi = ln pi_phi, pi_phi cloned on D_K by maximum likelihood (sec. 5.4)."""
@@ -369,7 +369,7 @@ class NetworkForm:
         def loss() -> torch.Tensor:
             r = reward.log_prob(flat(obs), flat(actions)).reshape(mask.shape)
             values = shaping(states)
-            f = values[:k * n].reshape(k, n, k).diagonal(dim1=0, dim2=2).T  # (K, N): head k at row k
+            f = _own_heads(values[:k * n], k, n)
             f_next = torch.cat([f[:, 1:], f[:, -1:]], dim=1).index_put(
                 (rows, cols), values[k * n:][torch.arange(len(rows)), rows])
             f_next = (1 - ends) * f_next + ends * absorbing
@@ -389,6 +389,11 @@ class NetworkForm:
             diagnostics["reward_terminal_mean"] = float(r[observed & (self.terminal > 0)].mean()) + terminal_reward
         return FitResult(RecoveredReward(function=PolicyLogDensity(reward), terminal_reward=terminal_reward),
                          diagnostics=diagnostics)
+
+
+def _own_heads(values: torch.Tensor, k: int, n: int) -> torch.Tensor:
+    """(K * N, K) outputs of a K-head net on K rows of N -> (K, N): row k's head k."""
+    return values.reshape(k, n, k).diagonal(dim1=0, dim2=2).T
 
 
 def _previous(x: torch.Tensor) -> torch.Tensor:

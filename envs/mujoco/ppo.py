@@ -133,8 +133,9 @@ class RecordRollouts(BaseCallback):
 
     def _on_step(self) -> bool:
         dones, infos = self.locals["dones"], self.locals["infos"]
+        recording = self.update in self.observed
         for i in range(self.n_observed):
-            if self.update in self.observed:
+            if recording:
                 obs = self.locals["obs_tensor"][i].numpy().copy()
                 action = self.locals["clipped_actions"][i].copy()  # what the environment executed
                 done = bool(dones[i])
