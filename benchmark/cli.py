@@ -51,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="wall-clock limit per trial; a trial past it is recorded with status timeout")
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                      help="override a config key, e.g. --set task.stochastic=true (repeatable)")
+    run.add_argument("--only", dest="filters", action="append", default=[], metavar="KEY=VALUE",
+                     help="run only the trials with this config value, e.g. --only method.name=gail (a part of a "
+                          "board; repeatable: one key twice takes either value, two keys both)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     export = sub.add_parser("export", help="one CSV row per trial on stdout")
     report = sub.add_parser("report", help="tables in the paper layouts, figures and the HTML leaderboard")
@@ -84,8 +87,14 @@ def cmd_list() -> int:
     fields = lambda cls: ", ".join(f"{f.name}={f.default!r}" for f in dataclasses.fields(cls))  # noqa: E731
     print("methods:")
     for name, cls in sorted(METHODS.items()):
-        needs = [what for what, needed in (("model", cls.needs_model), ("simulator", cls.needs_simulator)) if needed]
-        access = f", needs {' and '.join(needs)} access" if needs else ""
+        by_track = {}
+        for track in sorted(cls.tracks):
+            needs = [what for what, needed in zip(("model", "simulator"), cls.needs(track)) if needed]
+            by_track[track] = f"{' and '.join(needs)} access" if needs else ""
+        if len(set(by_track.values())) == 1:
+            access = f", needs {next(iter(by_track.values()))}" if next(iter(by_track.values())) else ""
+        else:
+            access = ", needs " + ", ".join(f"{need or 'nothing'} ({track})" for track, need in by_track.items())
         print(f"  {name:22s} uses {cls.uses}, tracks {', '.join(sorted(cls.tracks))}{access}: {doc(cls)}")
     print("reference rows (computed by the pipeline, both tracks):")
     for name, cls in REFERENCES.items():
@@ -107,7 +116,7 @@ def cmd_list() -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from benchmark.backends import BACKENDS, RUNNERS, Stop, check_reachable, stopped_by_signals
-    from benchmark.config import expand, load_suite, parse_override, trial_id
+    from benchmark.config import expand, load_suite, parse_filter, parse_override, select, trial_id
 
     suite = load_suite(args.suite)
     if args.backend not in BACKENDS:
@@ -118,6 +127,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.time_limit is not None and args.time_limit <= 0:
         raise ConfigError(f"--time-limit must be positive, got {args.time_limit:g}")
     configs = expand(suite, seeds=suite.seeds if args.seeds is None else args.seeds, profile=args.profile, overrides=overrides)
+    configs = select(configs, [parse_filter(text) for text in args.filters])
     ids = [trial_id(c) for c in configs]
     store = ResultsStore(args.store)
     with contextlib.ExitStack() as held:

@@ -131,11 +131,37 @@ def read_suite_file(path: Path) -> dict[str, Any]:
 
 def matrix_cells(matrix: dict[str, list[dict]], cells: list[dict]) -> list[dict]:
     """Cells x the cartesian product of the matrix's per-section presets, e.g.
-    [matrix] method = [{name = "lfl"}, {name = "maxent"}], learner = [{name = "spi", k = 3}, ...]."""
+    [matrix] method = [{name = "lfl"}, {name = "maxent"}], learner = [{name = "spi", k = 3}, ...].
+    A preset scales its values per profile as a cell does, with its own `profiles` table
+    ({ name = "gail", profiles.quick = { total_timesteps = 81_920 } }: the method's quick budget)."""
     out = [dict(cell) for cell in cells]
     for section, presets in matrix.items():
-        out = [deep_merge(cell, {section: preset}) for cell in out for preset in presets]
-    return out
+        out = [deep_merge(cell, preset_cell(section, preset)) for cell in out for preset in presets]
+    return [with_method_settings(cell) for cell in out]
+
+
+def with_method_settings(cell: dict) -> dict:
+    """A cell's `method_settings.NAME` table merged into its method when the method is NAME (a task's
+    own values of one method on a board, e.g. imitation's tuned GAIL settings for HalfCheetah; the
+    other methods of the cell do not have those keys). Like a preset, it may hold a `profiles` table."""
+    settings = cell.get("method_settings", {})
+    if not isinstance(settings, dict) or any(not isinstance(v, dict) for v in settings.values()):
+        raise ConfigError(f"a cell's method_settings must be tables named after methods, got {settings!r}")
+    cell = {k: v for k, v in cell.items() if k != "method_settings"}
+    name = cell.get("method", {}).get("name")
+    return deep_merge(cell, preset_cell("method", settings[name])) if name in settings else cell
+
+
+def preset_cell(section: str, preset: dict) -> dict:
+    """A matrix preset as a cell: its values under `section`, its `profiles` lifted to the cell's."""
+    values = {k: v for k, v in preset.items() if k != "profiles"}
+    profiles = preset.get("profiles", {})
+    if not isinstance(profiles, dict) or any(not isinstance(v, dict) for v in profiles.values()):
+        raise ConfigError(f"a matrix preset's profiles must be tables named after profiles, got {profiles!r}")
+    cell: dict = {section: values}
+    if profiles:
+        cell["profiles"] = {name: {section: table} for name, table in profiles.items()}
+    return cell
 
 
 # Search spaces: spec kind -> the Ray Tune search-space function it becomes.
@@ -273,10 +299,10 @@ def _format(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
-def parse_override(text: str) -> tuple[str, Any]:
+def parse_override(text: str, flag: str = "--set") -> tuple[str, Any]:
     """'section.key=value' -> (key, value); values are JSON (true, 0.5, "x") or bare strings."""
     if "=" not in text or "." not in text.split("=", 1)[0]:
-        raise ConfigError(f"malformed --set {text!r}: expected section.key=value with section one of "
+        raise ConfigError(f"malformed {flag} {text!r}: expected section.key=value with section one of "
                           f"{', '.join(SECTIONS)}")
     key, raw = text.split("=", 1)
     try:
@@ -445,6 +471,42 @@ def expand(suite: Suite, *, seeds: int, profile: str, overrides: list[tuple[str,
     for base in bases:
         unique.setdefault(trial_id(base), base)
     return [{**base, "seed": seed} for base in unique.values() for seed in range(seeds)]
+
+
+TOP_LEVEL_KEYS = ("seed", "label")  # what --only may name beside section.key
+
+
+def parse_filter(text: str) -> tuple[str, Any]:
+    """--only's 'section.key=value' or 'seed=N' / 'label=TEXT' -> (key, value)."""
+    key = text.split("=", 1)[0].strip()
+    if "=" in text and key in TOP_LEVEL_KEYS:
+        return key, parse_override(f"x.{text}", flag="--only")[1]
+    if "=" not in text or "." not in key:
+        raise ConfigError(f"malformed --only {text!r}: expected section.key=value with section one of "
+                          f"{', '.join(SECTIONS)}, or {' or '.join(k + '=...' for k in TOP_LEVEL_KEYS)}")
+    return parse_override(text, flag="--only")
+
+
+def select(configs: list[dict[str, Any]], filters: list[tuple[str, Any]]) -> list[dict[str, Any]]:
+    """The trials whose resolved config has each filter's value (`--only method.name=gail`: a part of a
+    board; one key given twice takes either value). A key no trial has, or a value none has, is an
+    error that names the values the suite's trials take."""
+    wanted: dict[str, list[Any]] = {}
+    for key, value in filters:
+        wanted.setdefault(key, []).append(value)
+    for key, values in wanted.items():
+        section, _, field = key.partition(".")
+        taken = [c.get(key, MISSING) if not field else c.get(section, {}).get(field, MISSING) for c in configs]
+        present = list(dict.fromkeys(json.dumps(v) for v in taken if v is not MISSING))
+        missing = [v for v in values if json.dumps(v) not in present]
+        if missing:
+            raise ConfigError(f"--only {key}={json.dumps(missing[0])}: no trial of this run has it (valid: "
+                              f"{', '.join(present) or 'none: no trial has the key ' + key})")
+        configs = [c for c, v in zip(configs, taken) if v is not MISSING and json.dumps(v) in map(json.dumps, values)]
+    return configs
+
+
+MISSING = object()
 
 
 def trial_id(config: dict[str, Any]) -> str:

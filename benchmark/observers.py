@@ -133,6 +133,9 @@ def mujoco_observe(task, reward: Any, dataset: ObservationDataset, reference: Re
             curve.append(score(model.policy))
         venv.close()
     metrics = score_metrics(curve[-1], reference)
+    if fit is not None and fit.policy is not None:  # the method's own policy, scored like every policy here
+        metrics["method_policy_score"] = float(episode_stats(fit.policy, task.make_env, cfg.eval_episodes,
+                                                             EVAL_SEED)[0].mean())
     metrics["observer_steps"] = float(at[-1])
     # how the observer's episodes end: shorter than the clone's means it learned to terminate sooner
     metrics["observer_episode_length"], metrics["observer_start_episode_length"] = lengths[-1], lengths[0]

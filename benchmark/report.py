@@ -33,8 +33,10 @@ REFERENCE_TEXT = {"oracle": "the observer trained on the true reward (the ceilin
                   "bc": "a behavioural clone of the last observed batch, no reward (the floor)"}
 NORMALIZATIONS = ("protocol", "lfl", "expert")
 AGGREGATES = ("mean", "iqm")
-LOWER_IS_BETTER = {"regret", "epic_distance", "total_s"}
-METRIC_NAMES = {"epic_distance": "EPIC distance to the true reward (0 = equal up to shaping and scale)",
+LOWER_IS_BETTER = {"regret", "epic_distance", "total_s", "fit_s"}
+METRIC_NAMES = {"total_s": "Seconds a trial (dataset, fit, observer and evaluation; one core)",
+                "fit_s": "Seconds a fit (the method alone; one core)",
+                "epic_distance": "EPIC distance to the true reward (0 = equal up to shaping and scale)",
                 "score": "Observer score J (true reward, soft value of the start state)",
                 "regret": "Observer regret J(pi*) - J(observer)"}
 NORMALIZED = "normalized"  # the --metric value meaning "the normalized score" (the default)
@@ -401,6 +403,7 @@ def layout_lfl_table3(df: pd.DataFrame, options: ReportOptions) -> list[Table]:
     any other method run), ours beside the published one; a labelled cell (a variant of a task's
     protocol) is a row of its own."""
     ref = PUBLISHED["lfl-table3"]
+    borrowed = set(df[df.suite == SAME_OBSERVATIONS["lfl-table3"]].method)
     df = df.assign(value=values_of(df, NORMALIZED, "lfl"), panel=task_panel(df))
     rng, reps = options.rng(), options.bootstrap_reps
     methods = list(ref["methods"]) + methods_first(set(df.method) - set(ref["methods"]))
@@ -426,7 +429,63 @@ def layout_lfl_table3(df: pd.DataFrame, options: ReportOptions) -> list[Table]:
                   tuple(columns), tuple(tuple(row) for row in rows),
                   notes=(f"Paper columns: {ref['source']}. {ref['note']} The best method of each row is marked; a "
                          "labelled row (a variant of its task's protocol) shares its task's reference rows.",)
+                  + ((f"Same-protocol columns ({', '.join(sorted(borrowed))}): the {SAME_OBSERVATIONS['lfl-table3']} "
+                      "board's trials on the same recorded learner batches (task, learner, protocol and profile), "
+                      "with that board's seeds.",) if borrowed else ())
                   + reference_note(methods))]
+
+
+BUDGET_KEYS = ("total_timesteps", "total_steps", "steps")  # a method config's budget, as its paper counts it
+
+
+def budget_of(config_json: str) -> float:
+    """A trial's method budget (generator steps or updates), NaN where the method has none of BUDGET_KEYS."""
+    method = json.loads(config_json)["method"]
+    return float(next((method[k] for k in BUDGET_KEYS if k in method), np.nan))
+
+
+def published_comparison(df: pd.DataFrame, options: ReportOptions, key: str, *, fraction: bool) -> Table | None:
+    """Our expert-demonstration trials beside a published table (published.toml[key]): per task,
+    each method's value, ours then theirs, and our budget as a fraction of theirs. fraction: the
+    published values are raw returns, shown as fractions of their expert's (ours: of our expert's);
+    else both are imitation-normalized."""
+    ref = PUBLISHED[key]
+    expert = df[(sources(df) == "expert") & (df.status == "ok")]
+    expert = expert[expert.method.isin(ref["methods"]) & expert.task.isin([t for t in ref if isinstance(ref[t], dict)])]
+    if expert.empty:
+        return None
+    value = expert.score / expert.optimal_score if fraction else normalized(expert, "score", "expert")
+    expert = expert.assign(value=value, budget=expert.config.map(budget_of))
+    rng, reps = options.rng(), options.bootstrap_reps
+    rows = []
+    for task in dict.fromkeys(expert.task):
+        row = [text(task)]
+        for method in ref["methods"]:
+            part = expert[(expert.task == task) & (expert.method == method)]
+            row.append(summary_cell(part.value, options.aggregate, rng, reps) if len(part) else text("not run"))
+            published = ref[task].get(method, "/")
+            if fraction and isinstance(published, (int, float)):
+                published = f"{published / ref[task]['expert']:.2f}"
+            row.append(text(published))
+        rows.append(tuple(row))
+    ratios = {m: expert[expert.method == m].budget.median() / ref["budget_steps"] for m in dict.fromkeys(expert.method)}
+    unit = ("fraction of the expert's return (ours: our local expert's; theirs: their expert's)" if fraction
+            else "imitation's normalized score, (score - random) / (expert - random)")
+    columns = ["task"] + [c for m in ref["methods"] for c in (m, f"{m} (paper)")]
+    return Table(f"published-{key}", f"Expert demonstrations beside {ref['name']}: {unit}",
+                 tuple(columns), tuple(rows), notes=(
+                     f"Published: {ref['source']}.",
+                     "Our budget / theirs: " + ", ".join(f"{m} {r:.3g}" for m, r in ratios.items() if np.isfinite(r))
+                     + f" (theirs: {ref['budget_steps']:,} steps a run)."
+                     + (f" Their demonstrations: {ref['demonstrations']}." if "demonstrations" in ref else "")))
+
+
+def layout_iq_learn_table3(df: pd.DataFrame, options: ReportOptions) -> list[Table]:
+    """IQ-Learn's Table 3 (one expert trajectory): ours beside the paper's, as fractions of each
+    side's expert return, with the reference rows' board beside it."""
+    table = published_comparison(df, options, "iq-learn-table3", fraction=True)
+    return ([table] if table is not None else []) + [
+        t() if callable(t) else t for t in layout_leaderboard(df, options)[:1]]
 
 
 def layout_leaderboard(df: pd.DataFrame, options: ReportOptions) -> list[Table | Callable[[], Table]]:
@@ -451,12 +510,14 @@ def layout_leaderboard(df: pd.DataFrame, options: ReportOptions) -> list[Table |
             shown.append(("policy_normalized", options.normalization, "own-policy"))
         if "epic_distance" in ok and ok.epic_distance.notna().any():  # none on MuJoCo
             shown.append(("epic_distance", options.normalization, "epic"))
+        if (ok.track == "mujoco").any():  # what each method costs, where it is minutes a trial
+            shown += [("fit_s", options.normalization, "fit-cost"), ("total_s", options.normalization, "cost")]
     tables = []
     for metric, normalization, name in shown:
         opts = dataclasses.replace(options, metric=metric, normalization=normalization)
         part = ok.assign(value=values_of(ok, metric, normalization))
-        if metric == "policy_normalized":
-            part = part[part.method_policy_score.notna()]
+        if metric in ("policy_normalized", "fit_s"):  # the rows that have one: methods with a policy, a fit
+            part = part[part.value.notna()]
         cols = [c for c in columns if part[part.learner == c].value.notna().any()]
         dropped = [c for c in columns if c not in cols and c in set(ok.learner)]
         extra = (f"no value for {', '.join(dropped)} in this convention (the first and last observed policies "
@@ -465,6 +526,9 @@ def layout_leaderboard(df: pd.DataFrame, options: ReportOptions) -> list[Table |
         tables.append(functools.partial(matrix_table, part, name=name, title=metric_title(opts), columns=cols,
                                         options=opts, lower_is_better=metric in LOWER_IS_BETTER,
                                         notes=extra + note_lines))
+    imitation = published_comparison(df, options, "imitation-benchmark", fraction=False)
+    if imitation is not None:
+        tables.append(imitation)
     na = df[df.status == "n/a"]
     if len(na):
         shown_methods = methods_first(na.method)
@@ -551,9 +615,9 @@ def layout_ablation(df: pd.DataFrame, options: ReportOptions) -> list[Table]:
                   column_protocols=protocols, row_configs=tuple(configs))]
 
 
-SECTION_ORDER = ["leaderboard", "lfl-table1", "lfl-table2", "lfl-table3", "", "ablation"]
+SECTION_ORDER = ["leaderboard", "lfl-table1", "lfl-table2", "lfl-table3", "iq-learn-table3", "", "ablation"]
 LAYOUTS = {"lfl-table1": layout_lfl_table1, "lfl-table2": layout_lfl_table2, "lfl-table3": layout_lfl_table3,
-           "leaderboard": layout_leaderboard, "ablation": layout_ablation}
+           "leaderboard": layout_leaderboard, "ablation": layout_ablation, "iq-learn-table3": layout_iq_learn_table3}
 
 
 def sections(df: pd.DataFrame, layout_of: dict[str, str], options: ReportOptions = ReportOptions(),
@@ -576,6 +640,8 @@ def sections(df: pd.DataFrame, layout_of: dict[str, str], options: ReportOptions
         title = f"{suite}" + (f" (profile {profile})" if several else "")
         note = f"{failed} failed or timed-out trial(s) left out." if failed else ""
         shown = part[part.status.isin(["ok", "n/a"])] if layout == "leaderboard" else part[part.status == "ok"]
+        if layout in SAME_OBSERVATIONS:
+            shown = pd.concat([shown, same_observations(df, shown, SAME_OBSERVATIONS[layout])])
         finished = bool((shown.status == "ok").any())
         jobs = (figures.jobs_for_layout(layout, shown[shown.status == "ok"], options, f"{suite}-{profile}")
                 if options.figures and finished else [])
@@ -596,6 +662,27 @@ def sections(df: pd.DataFrame, layout_of: dict[str, str], options: ReportOptions
         out.append(Section(suite, profile, title, section_tables, section_figures, note=note) if finished else
                    Section(suite, profile, title, (), note=(note + " No finished trials.").strip()))
     return out
+
+
+# A paper table that shows, beside the methods its own suite runs, the methods a board ran on the same
+# observations: Table 3's same-protocol columns come from the MuJoCo board's learner cells.
+SAME_OBSERVATIONS = {"lfl-table3": "mujoco"}
+
+
+def observation_key(config_json: str) -> str:
+    """What a trial's observations and evaluation depend on beside the seed: task, learner, protocol."""
+    config = json.loads(config_json)
+    return json.dumps([config[k] for k in ("task", "learner", "protocol", "profile")], sort_keys=True)
+
+
+def same_observations(df: pd.DataFrame, part: pd.DataFrame, suite: str) -> pd.DataFrame:
+    """The finished, unlabelled trials of `suite` on the same observations (task, learner, protocol and
+    profile) as `part`'s, of the methods `part` has not run."""
+    board = df[(df.suite == suite) & (df.status == "ok") & (df.label == "") & ~df.method.isin(set(part.method))]
+    if board.empty or part.empty:
+        return board.iloc[:0]
+    keys = set(part.config.map(observation_key))
+    return board[board.config.map(observation_key).isin(keys)]
 
 
 def summary(df: pd.DataFrame) -> str:

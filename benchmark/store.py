@@ -245,7 +245,7 @@ class ResultsStore:
 
     def frame(self, artifacts: bool = False, workers: int = 1) -> pd.DataFrame:
         """One row per trial (its latest record, in first-seen order): identity columns, status,
-        track and source (None where a record has none), every metric as its own column (float, NaN where absent or null), total_s and the resolved
+        track and source (None where a record has none), every metric as its own column (float, NaN where absent or null), total_s, fit_s and the resolved
         config as JSON text (sorted keys); with `artifacts`, also an "artifacts" column of JSON
         bytes (None when absent), parsed only where asked (artifact_values, artifact_matrix).
         `workers` processes read a part each."""
@@ -478,7 +478,7 @@ def _loads(text: bytes) -> Any:
 
 def _columns(data: bytes | mmap.mmap, start: int, end: int) -> dict[str, Any]:
     """The frame's columns, as lists, of the records on the complete lines of data[start:end], in
-    order: identity keys, metrics (keys in first-seen order), total_s, and the config and
+    order: identity keys, metrics (keys in first-seen order), total_s, fit_s, and the config and
     artifacts JSON as (start, end) offsets into `data`, or as bytes where a line was parsed whole:
     cheap to send back from a forked process. "skipped" counts the lines that are not records."""
     records, raws, skipped = [], [], Skipped()
@@ -494,7 +494,8 @@ def _columns(data: bytes | mmap.mmap, start: int, end: int) -> dict[str, Any]:
     metrics = [record["metrics"] for record in records]
     columns: dict[str, Any] = {key: [record.get(key) for record in records] for key in IDENTITY}
     columns.update({key: [m.get(key) for m in metrics] for key in dict.fromkeys(itertools.chain.from_iterable(metrics))})
-    columns["total_s"] = [(record.get("timings") or {}).get("total_s") for record in records]
+    for key in ("total_s", "fit_s"):
+        columns[key] = [(record.get("timings") or {}).get(key) for record in records]
     columns["config"] = [raw["config"] for raw in raws]
     columns["artifacts"] = [raw["artifacts"] for raw in raws]
     columns["skipped"] = skipped

@@ -40,6 +40,15 @@ class Batch:
         return len(self.actions)
 
 
+def concatenate(batches: tuple[Batch, ...] | list[Batch]) -> Batch:
+    """One batch of several, in order (each keeps its episode starts; terminals False where a batch
+    does not record them)."""
+    terminals = [b.terminals if b.terminals is not None else np.zeros(len(b), dtype=bool) for b in batches]
+    return Batch(*(np.concatenate([getattr(b, name) for b in batches])
+                   for name in ("observations", "actions", "next_observations", "episode_starts")),
+                 np.concatenate(terminals))
+
+
 @dataclass(frozen=True)
 class ObservationDataset:
     """The observer's view of a learner: D_0..D_K in order.

@@ -54,6 +54,8 @@ class TaskInfo:
     transitions: *model access*, the true (S, A, S) dynamics when the protocol grants them, else None.
     simulator: *simulator access* when the protocol grants it, else None.
     features: (S, A, F) reward features of the task (a basis, not the reward), where it has them.
+    reward_features: continuous tasks, the same as a batched map (obs, actions, next_obs) -> (N, F)
+    (envs.mujoco.features: what LOGEL's linear reward is written in), with feature_names.
     start: (S,) start-state distribution (every observed stream begins there).
     """
 
@@ -68,6 +70,8 @@ class TaskInfo:
     transitions: Array | None = None
     simulator: Simulator | None = None
     features: Array | None = None
+    reward_features: Callable[[Array, Array, Array], Array] | None = None
+    feature_names: tuple[str, ...] = ()
     start: Array | None = None
 
     @property

@@ -45,7 +45,9 @@ class RecoveredReward:
 @dataclass(frozen=True)
 class FitResult:
     reward: RecoveredReward
-    policy: Array | None = None  # the method's own policy where it trains one; tabular (S, A)
+    # the method's own policy where it trains one: tabular, an (S, A) array; continuous, an SB3 policy
+    # or a callable (N, obs_dim) numpy observations -> (N, act_dim) actions (scored with sampled actions)
+    policy: Any = None
     diagnostics: dict[str, Any] = field(default_factory=dict)
 
 
@@ -66,6 +68,8 @@ class IRLMethod(ABC):
     observations: ClassVar[frozenset[str]] = frozenset({"trajectories"})
     needs_model: ClassVar[bool] = False
     needs_simulator: ClassVar[bool] = False
+    # a track whose form needs other access than those two say: track -> (model, simulator)
+    needs_by_track: ClassVar[dict[str, tuple[bool, bool]]] = {}
     Config: ClassVar[type]
     configs: ClassVar[dict[str, type]] = {}  # a track's own Config where its form has other settings
     profiles: ClassVar[dict[str, dict[str, Any]]] = {}
@@ -91,6 +95,11 @@ class IRLMethod(ABC):
         raise TypeError(f"{self.name} on a {task.track} task takes a {expected.__name__}, got {type(self.config).__name__}")
 
     @classmethod
+    def needs(cls, track: str | None) -> tuple[bool, bool]:
+        """(model access, simulator access) the method's form for `track` needs."""
+        return cls.needs_by_track.get(track, (cls.needs_model, cls.needs_simulator))
+
+    @classmethod
     def applicable(cls, data: ObservationDataset, task: TaskInfo) -> None:
         """Raise NotApplicable, naming the reason, when this method cannot fill the cell."""
         if task.track not in cls.tracks:
@@ -98,9 +107,10 @@ class IRLMethod(ABC):
         observed = "policies" if data.policies is not None else "trajectories"
         if observed not in cls.observations:
             raise NotApplicable(f"{cls.name} reads observed {' and '.join(sorted(cls.observations))}, not {observed}")
-        if cls.needs_model and task.transitions is None:
+        needs_model, needs_simulator = cls.needs(task.track)
+        if needs_model and task.transitions is None:
             raise NotApplicable(f"{cls.name} needs model access, the true dynamics (protocol.grant_dynamics = true)")
-        if cls.needs_simulator and task.simulator is None:
+        if needs_simulator and task.simulator is None:
             raise NotApplicable(f"{cls.name} needs simulator access (protocol.grant_simulator = true)")
 
     @abstractmethod

@@ -1,5 +1,6 @@
 """IQ-Learn: Inverse soft-Q Learning for Imitation (Garg, Chakraborty, Cundy, Song, Ermon; NeurIPS 2021),
-tabular form, offline ("expert-only") variant with the chi-squared divergence.
+with the chi-squared divergence: a tabular form (offline, a Q table) and a MuJoCo form (a SAC
+actor-critic, online or offline).
 
 IQ-Learn learns a single soft Q-function instead of a reward and a policy. The inverse soft
 Bellman operator turns any Q into the reward for which Q is soft-optimal,
@@ -13,14 +14,16 @@ and Q maximises the inverse soft-Q objective (paper Eq. 10 / Prop. 4.2 and the a
     J(Q) = E_expert[ phi(Q(s, a) - gamma V_Q(s')) ] - E_expert[ V_Q(s) - gamma V_Q(s') ]
     phi(x) = x - x^2 / (4 c)                                              (chi^2 divergence, c = 0.5)
 
+Tabular form (IQLearnConfig)
+----------------------------
 The second term is the authors' `method.loss=value_expert` option: (1 - gamma) E_{s0}[V(s0)] is
 telescoped over the expert's own transitions, so it needs no environment interaction; this is
 what their offline script (scripts/run_offline.sh: method.chi=True method.loss=value_expert) runs.
-The observer here can never act in the environment, so the online variant (`loss=value`, which
-averages over expert *and policy* replay samples) is not applicable; `loss=v0` (the initial-state
-form, (1 - gamma) E_{s0 ~ start}[V(s0)], "works offline but usually suboptimal" in their code)
-is available for comparison. Per the authors' code, minimised by gradient steps on
-L(Q) = -J(Q), here
+The tabular observer never acts in the environment, so the online variant (`loss=value`, which
+averages over expert *and policy* replay samples) is not offered here (the MuJoCo form has it);
+`loss=v0` (the initial-state form, (1 - gamma) E_{s0 ~ start}[V(s0)], "works offline but usually
+suboptimal" in their code) is available for comparison. Per the authors' code, minimised by
+gradient steps on L(Q) = -J(Q), here
 
     for step in 1..steps:
         (s, a, s')  <- all expert transitions (full batch, weighted by counts) or a minibatch
@@ -46,6 +49,80 @@ networks trained on minibatches; a table fitted on every transition at once has 
 so it uses full-batch Adam with lr 0.1 (a table entry moves by about lr per step, and the Q values
 here are of order 1-10) for 2000 steps (`batch_size>0` restores minibatch sampling). No target
 network (the authors' default train.use_target=False).
+
+MuJoCo form (IQLearnContinuousConfig)
+-------------------------------------
+With continuous actions V_Q has no closed form: an actor pi_theta (SAC's tanh-squashed Gaussian)
+stands in for pi_Q, V(s) = E_{a~pi}[Q(s, a) - T log pi(a|s)] (temperature T), and the actor takes
+SAC's policy step against Q (the authors' iq_learn/train_iq.py + agent/sac.py; paper sec. 5.1).
+Built on stable-baselines3's SAC: `IQLearnSAC` overrides `SAC.train` so that the critic's loss is
+IQ-Learn's instead of the soft Bellman error; rollouts, replay, the actor, its loss and the target
+network are SB3's. The algorithm box, as run (one update per environment step online):
+
+    replay <- {};  Q_phi, target Q_phi', actor pi_theta: SB3 SAC (256-256 ReLU, one critic)
+    online:  act with pi_theta (sampled) for initial_memory steps, storing (s, a, s', done)
+    for update in 1..steps:
+        online:  one environment step with pi_theta, stored in replay
+        B_E <- batch_size expert transitions;  B_pi <- batch_size replay transitions (online only)
+        B   <- B_pi ++ B_E
+        a~ , log pi(a~|s)   <- pi_theta(s) on B (reparameterised, SAC's sample)
+        y(s')  = (1 - done) gamma [Q_phi'(s', a') - T log pi(a'|s')],  a' ~ pi_theta(s')    (target net)
+        V(s)   = Q_phi(s, a~) - T log pi(a~|s)                            (a~ held fixed for the critic)
+        r      = Q_phi(s, a) - y(s')                                      (the reward Q implies)
+        L(phi) = -mean_{B_E} r                                            (softq term)
+                 + value term:  v0:           (1 - gamma) mean_{B_E} V(s)     (authors': the expert batch's s)
+                                value:        mean_{B} (V(s) - y(s'))
+                                value_expert: mean_{B_E} (V(s) - y(s'))
+                 + mean_{B or B_E} r^2 / (4 c)                            (chi^2: method.regularize / method.chi)
+        phi   <- Adam step on L(phi)                                      (critic lr)
+        theta <- Adam step on mean_{B} [T log pi(a~|s) - Q_phi(s, a~)]    (SAC's actor loss, actor lr)
+        phi'  <- tau phi + (1 - tau) phi'
+    reward(s, a, s') = Q_phi(s, a) - gamma V_mean(s');  policy = the actor's mean action
+
+done is Batch.terminals for the expert (an episode ended by termination; a time limit is not one)
+and SB3's replay `dones` (terminations only: SB3 keeps time-limit truncations apart) for the
+agent's transitions. Offline (setting "offline", the authors' `offline=True` + method.chi=True +
+loss=value_expert, scripts/run_offline.sh): the same two updates on expert batches alone, no
+environment and no replay: `IQLearnSAC` is built from the task's spaces without an environment and
+its `train` is called once for `steps` updates (the critic loss never reads B_pi there, as in the
+authors' code, where the policy half of the batch is masked out of every term).
+
+What the observer gets (its view: the same quantity the critic is trained to rank, as in the
+authors' test_iq.py, reward = Q - (1 - done) gamma V(s'); no normalisation, so imitation's
+reward_train and reward_test views coincide). A NetReward of (obs, actions, next_obs) on the
+trained online critic and actor: r(s, a, s') = Q_phi(s, a) - gamma V_mean(s'). Ours, with why:
+- V_mean(s') = Q_phi(s', mu(s')) - T log pi(mu(s')|s') at the actor's mean action mu (tanh of the
+  Gaussian's mean), not a sampled a': a sample would make the reward of a transition random (a
+  function of its batch's noise, not of (s, a, s')); the mean action is deterministic, costs one
+  critic pass, and is the action the authors evaluate with (choose_action(sample=False)). Its bias
+  against E_a'[Q - T log pi] is second order in the actor's spread, and the log-density term is
+  T = 1e-2 times a few nats.
+- next_obs, not a state-action regression of E_{s'}[V(s')]: the sampled s' is the unbiased
+  one-sample estimate of the paper's r(s, a) (MuJoCo is deterministic given (s, a), so it is the
+  exact one), and it needs no further model.
+- (1 - done): the reward function is not told whether a transition terminated (the observer's
+  wrapper passes (obs, actions, next_obs)); termination = "absorbing" (default) adds, on every
+  terminating transition, RecoveredReward.terminal_reward = gamma * mean V_mean(s') over the
+  terminal transitions the critic was trained on (expert and replay), the constant that turns
+  Q - gamma V_mean(s') into IQ-Learn's Q - 0 on average; "none" leaves the terminal observation's
+  value in (as if the episode went on). On seals' fixed-horizon tasks nothing terminates and both
+  are the same.
+
+Defaults (the authors' MuJoCo settings: scripts/run_mujoco.sh, conf/agent/sac.yaml,
+conf/env/{hopper,cheetah,ant}.yaml, conf/method/iq.yaml, conf/config.yaml): setting online
+(the paper's Table 3); loss v0 on Hopper and Walker2d, value on HalfCheetah and Ant ("auto";
+value, the conf default, on Reacher, which the authors do not run; value_expert offline); chi^2
+on expert and policy samples online (method.regularize=True), on expert samples offline
+(method.chi=True), c = 0.5; actor and critic 256-256 ReLU (SB3's SAC default, the authors'
+hidden_dim 256, depth 2), one critic (SingleQCritic); batch 256 expert + 256 policy
+transitions; critic lr 3e-4, actor lr 3e-5, Adam; fixed temperature 1e-2 (Ant 1e-3; "auto" = 0);
+target network with tau 0.005 every update; initial memory 1280 transitions of the agent's own
+(untrained) policy, no random-action warm-up (num_seed_steps 0); one update per environment step,
+5e5 updates; replay of the agent's transitions 5e5 (the authors' replay_mem 1e6 halved between
+expert and agent memories); the demonstrations are the last observed batch (demo_batches 1).
+Differences that are SB3's (kept, to use the library): the actor's log-std is clamped to
+[-20, 2] (the authors squash it into [-5, 2]), PyTorch's default initialisation (theirs:
+orthogonal), minibatches drawn with replacement (theirs: without, within a batch).
 """
 
 from __future__ import annotations
@@ -56,9 +133,16 @@ from typing import ClassVar
 import numpy as np
 import torch
 
+from stable_baselines3 import SAC
+from stable_baselines3.common.utils import polyak_update
+
 from envs.config_fields import bounded, check_config, one_of
-from envs.datasets import ObservationDataset
-from methods.base import FitResult, IRLMethod, RecoveredReward, TaskInfo, observer_transitions, transition_counts
+from envs.datasets import ObservationDataset, concatenate
+from envs.mujoco.ppo import torch_threads, vec_env
+from envs.seeding import seeded_global_rngs
+from methods.base import (FitResult, IRLMethod, NotApplicable, RecoveredReward, TaskInfo, observer_transitions,
+                          transition_counts)
+from methods.nets import NetReward
 
 Array = np.ndarray
 
@@ -132,16 +216,309 @@ def fit_q(counts: Array, gamma: float, temperature: float, cfg: IQLearnConfig, s
     return q.detach().numpy(), terms
 
 
+# ----- MuJoCo form: IQ-Learn on SB3's SAC ---------------------------------------------------------
+
+AUTHORS_LOSS = {"hopper": "v0", "walker2d": "v0", "halfcheetah": "value", "ant": "value"}  # run_mujoco.sh
+AUTHORS_TEMPERATURE = {"ant": 1e-3}  # run_mujoco.sh's agent.init_temp; every other task 1e-2 (conf/agent/sac.yaml)
+
+
+@dataclass(frozen=True)
+class IQLearnContinuousConfig:
+    """IQ-Learn's MuJoCo form (a SAC actor-critic); see the module docstring for the sources."""
+
+    name: ClassVar[str] = "iq_learn"
+    profiles: ClassVar[dict[str, dict]] = {"smoke": {"steps": 50}, "quick": {"steps": 5000}}
+    # online: expert + the agent's own replay, one update per environment step (paper Table 3);
+    # offline: expert batches only, no environment (the authors' offline=True with value_expert and chi)
+    setting: str = one_of("online", "online", "offline")
+    # the value term; auto: the authors' per task online (v0 Hopper/Walker2d, value otherwise), value_expert offline
+    loss: str = one_of("auto", "auto", "v0", "value", "value_expert")
+    # rows of the chi^2 term; auto: expert + policy online (method.regularize), expert offline (method.chi)
+    chi2_on: str = one_of("auto", "auto", "all", "expert")
+    chi_alpha: float = bounded(0.5, gt=0.0)  # c of the chi^2 regulariser r^2 / (4 c) (authors' method.alpha)
+    temperature: float = bounded(0.0, ge=0.0)  # SAC's fixed entropy weight T; 0: authors' (Ant 1e-3, else 1e-2)
+    demo_batches: int = bounded(1, ge=1)  # the last m observed batches are the demonstrations
+    steps: int = bounded(500_000, ge=0)  # updates (critic + actor), one an environment step online (learn_steps)
+    initial_memory: int = bounded(1280, ge=0)  # online: agent transitions stored before the first update
+    replay_size: int = bounded(500_000, ge=1)  # online memory (replay_mem 1e6 // 2)
+    batch_size: int = bounded(256, ge=1)  # expert transitions per update, and as many replay ones online
+    critic_lr: float = bounded(3e-4, gt=0.0)
+    actor_lr: float = bounded(3e-5, gt=0.0)
+    tau: float = bounded(0.005, gt=0.0, le=1.0)  # target critic, every update
+    hidden: int = bounded(256, ge=1)  # actor and critic: `layers` ReLU layers of `hidden` units
+    layers: int = bounded(2, ge=1)
+    n_critics: int = bounded(1, ge=1)  # the authors' SingleQCritic on MuJoCo; 2: DoubleQCritic (min, mean loss)
+    # the observer's reward on a terminating transition: IQ-Learn's (1 - done) on average, or none
+    termination: str = one_of("absorbing", "absorbing", "none")
+
+    def __post_init__(self) -> None:
+        check_config(self, "method")
+        if self.setting == "offline" and self.loss == "value":
+            raise ValueError("method.loss = 'value' averages over the agent's own samples: it needs "
+                             "method.setting = 'online' (offline: value_expert or v0)")
+
+    def resolved(self, task_name: str) -> tuple[str, str, float]:
+        """(loss, chi2_on, temperature) with "auto" / 0 replaced by the authors' choice for the task."""
+        online = self.setting == "online"
+        loss = self.loss if self.loss != "auto" else AUTHORS_LOSS.get(task_name, "value") if online else "value_expert"
+        chi2_on = self.chi2_on if self.chi2_on != "auto" else "all" if online else "expert"
+        return loss, chi2_on, self.temperature or AUTHORS_TEMPERATURE.get(task_name, 1e-2)
+
+
+def continuous_iq_loss(q: torch.Tensor, v: torch.Tensor, y: torch.Tensor, n_policy: int, *, gamma: float,
+                       chi_alpha: float, loss: str, chi2_on: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """L(Q) = -J(Q) on a batch whose rows [n_policy:] are expert transitions and [:n_policy] the
+    agent's (the authors' iq_loss with use_target, div=chi / regularize). q: (N,) Q(s, a);
+    y: (N,) (1 - done) gamma V_target(s'); v: V(s) on the rows the value term reads
+    (value_rows(loss, n_policy): every row for loss "value", the expert rows otherwise). Returns
+    the loss and its (4,) terms (softq, value, chi2, total), detached."""
+    implied = q - y  # the reward Q implies, Q(s, a) - gamma V(s')
+    softq = -implied[n_policy:].mean()
+    if loss == "v0":  # the authors' v0: V averaged over the expert batch's states
+        value = (1.0 - gamma) * v.mean()
+    else:
+        value = (v - y[value_rows(loss, n_policy)]).mean()
+    chi2 = (implied if chi2_on == "all" else implied[n_policy:]).pow(2).mean() / (4.0 * chi_alpha)
+    total = softq + value + chi2
+    return total, torch.stack([softq, value, chi2, total]).detach()
+
+
+def value_rows(loss: str, n_policy: int) -> slice:
+    """The rows of a batch whose V(s) the value term reads."""
+    return slice(None) if loss == "value" else slice(n_policy, None)
+
+
+TERMS = ("softq_loss", "value_loss", "chi2_loss", "total_loss", "actor_loss", "expert_implied_reward",
+         "policy_implied_reward")
+
+
+class ExpertTransitions:
+    """The demonstrations as float32 tensors: observations, actions scaled to SAC's [-1, 1] box,
+    next observations, done = 1.0 where the transition ended its episode by termination."""
+
+    def __init__(self, observations: Array, actions: Array, next_observations: Array, terminals: Array,
+                 low: Array, high: Array) -> None:
+        as_tensor = lambda x: torch.as_tensor(np.asarray(x, dtype=np.float32))  # noqa: E731
+        self.observations, self.next_observations = as_tensor(observations), as_tensor(next_observations)
+        self.actions = scale_actions(as_tensor(actions), as_tensor(low), as_tensor(high))
+        self.dones = as_tensor(terminals)
+
+    def __len__(self) -> int:
+        return len(self.dones)
+
+    def sample(self, n: int, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
+        index = torch.randint(len(self), (n,), generator=generator)  # with replacement, like SB3's replay
+        return self.observations[index], self.actions[index], self.next_observations[index], self.dones[index]
+
+
+def scale_actions(actions: torch.Tensor, low: torch.Tensor, high: torch.Tensor) -> torch.Tensor:
+    """Environment actions -> SAC's squashed [-1, 1] box (SB3's policy.scale_action on tensors)."""
+    return (2.0 * (actions - low) / (high - low) - 1.0).clamp(-1.0, 1.0)
+
+
+def min_q(critic: torch.nn.Module, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+    """(N,) the smallest of the critics' Q(s, a) (the only one with a single critic)."""
+    return torch.cat(critic(obs, actions), dim=1).min(dim=1).values
+
+
+class IQLearnSAC(SAC):
+    """SB3's SAC whose critic minimises IQ-Learn's inverse soft-Q loss on expert (+ replay) batches
+    instead of the soft Bellman error; the actor step, the target critic and (online) the rollouts
+    and the replay are SAC's. `train` is what SB3's `learn` calls after each environment step;
+    offline, call it directly. The replay's rewards (0: the simulator hides them) are never read."""
+
+    def __init__(self, *args, expert: ExpertTransitions, online: bool, loss: str, chi2_on: str, chi_alpha: float,
+                 initial_memory: int, generator: torch.Generator, average_from: int, **kwargs) -> None:
+        self.expert, self.online, self.iq_loss, self.chi2_on, self.chi_alpha = expert, online, loss, chi2_on, chi_alpha
+        self.initial_memory, self.generator, self.average_from = initial_memory, generator, average_from
+        self.term_sums, self.term_count = torch.zeros(len(TERMS)), 0
+        super().__init__(*args, **kwargs)
+
+    def train(self, gradient_steps: int, batch_size: int = 256) -> None:
+        if self.online and self.replay_buffer.size() <= self.initial_memory:
+            return  # the authors' initial memory: the agent's own transitions, no update yet
+        self.policy.set_training_mode(True)
+        for _ in range(gradient_steps):
+            terms = self.iq_update(batch_size)
+            if self._n_updates >= self.average_from:  # diagnostics: means over the last updates
+                self.term_sums += terms
+                self.term_count += 1
+            self._n_updates += 1
+
+    def iq_update(self, batch_size: int) -> torch.Tensor:
+        """One critic step on IQ-Learn's loss, one SAC actor step, one soft target update."""
+        obs, actions, next_obs, dones = self.expert.sample(batch_size, self.generator)
+        n_policy = 0
+        if self.online:  # B = B_pi ++ B_E
+            replay = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env)
+            n_policy = len(replay.dones)  # (SB3 stores observations in the space's dtype, float64 on MuJoCo)
+            obs, actions = torch.cat([replay.observations.float(), obs]), torch.cat([replay.actions.float(), actions])
+            next_obs = torch.cat([replay.next_observations.float(), next_obs])
+            dones = torch.cat([replay.dones[:, 0].float(), dones])
+        temperature = self.ent_coef_tensor
+        # a~ ~ pi(s), reparameterised: held fixed in V(s) for the critic, differentiated in the actor step
+        actions_pi, log_prob = self.actor.action_log_prob(obs)
+        with torch.no_grad():  # y = (1 - done) gamma V_target(s'), a' ~ pi(s') (train.use_target)
+            next_actions, next_log_prob = self.actor.action_log_prob(next_obs)
+            y = (1.0 - dones) * self.gamma * (min_q(self.critic_target, next_obs, next_actions)
+                                             - temperature * next_log_prob)
+        # Q(s, a) and Q(s, a~) in one pass of each critic, the latter where the value term reads V(s)
+        n, rows = len(obs), value_rows(self.iq_loss, n_policy)
+        both = torch.cat(self.critic(torch.cat([obs, obs[rows]]), torch.cat([actions, actions_pi[rows].detach()])),
+                         dim=1)
+        q, q_pi = both[:n], both[n:]
+        v = q_pi.min(dim=1).values - temperature * log_prob[rows].detach()
+        kwargs = dict(gamma=self.gamma, chi_alpha=self.chi_alpha, loss=self.iq_loss, chi2_on=self.chi2_on)
+        losses = [continuous_iq_loss(q[:, i], v, y, n_policy, **kwargs) for i in range(q.shape[1])]
+        critic_loss = sum(loss for loss, _ in losses) / len(losses)  # DoubleQ: the mean of both (authors')
+        self.critic.optimizer.zero_grad()
+        critic_loss.backward()
+        self.critic.optimizer.step()
+        # SAC's actor step on the same states (the authors: expert and policy states online, expert offline)
+        self.critic.requires_grad_(False)  # (no critic gradients from the actor's loss: SB3 drops them anyway)
+        actor_loss = (temperature * log_prob - min_q(self.critic, obs, actions_pi)).mean()
+        self.actor.optimizer.zero_grad()
+        actor_loss.backward()
+        self.actor.optimizer.step()
+        self.critic.requires_grad_(True)
+        polyak_update(self.critic.parameters(), self.critic_target.parameters(), self.tau)
+        polyak_update(self.batch_norm_stats, self.batch_norm_stats_target, 1.0)
+        with torch.no_grad():
+            implied = q.min(dim=1).values - y
+            policy_mean = implied[:n_policy].mean() if n_policy else torch.tensor(float("nan"))
+            return torch.cat([sum(t for _, t in losses) / len(losses),
+                              torch.stack([actor_loss.detach(), implied[n_policy:].mean(), policy_mean])])
+
+    def mean_terms(self) -> dict[str, float]:
+        means = self.term_sums / max(self.term_count, 1)
+        return {name: float(value) for name, value in zip(TERMS, means) if np.isfinite(float(value))}
+
+
+def mean_action_value(policy, obs: torch.Tensor, temperature: float) -> torch.Tensor:
+    """(N,) V_mean(s) = Q(s, mu(s)) - T log pi(mu(s)|s) at the actor's mean action mu = tanh(mean)."""
+    mean, log_std, kwargs = policy.actor.get_action_dist_params(obs)
+    distribution = policy.actor.action_dist.proba_distribution(mean, log_std, **kwargs)
+    action = torch.tanh(mean)
+    return min_q(policy.critic, obs, action) - temperature * distribution.log_prob(action, mean)
+
+
+class InverseSoftBellmanReward(torch.nn.Module):
+    """r(s, a, s') = Q(s, a) - gamma V_mean(s') of a trained SAC policy (SB3's, its critic and
+    actor): three (N, dim) float32 tensors (environment actions) -> (N,)."""
+
+    def __init__(self, policy, gamma: float, temperature: float, low: Array, high: Array) -> None:
+        super().__init__()
+        self.policy, self.gamma, self.temperature = policy, gamma, temperature
+        self.register_buffer("low", torch.as_tensor(np.asarray(low, dtype=np.float32)))
+        self.register_buffer("high", torch.as_tensor(np.asarray(high, dtype=np.float32)))
+
+    def q(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        return min_q(self.policy.critic, obs, scale_actions(actions, self.low, self.high))
+
+    def value(self, obs: torch.Tensor) -> torch.Tensor:
+        return mean_action_value(self.policy, obs, self.temperature)
+
+    def forward(self, obs: torch.Tensor, actions: torch.Tensor, next_obs: torch.Tensor) -> torch.Tensor:
+        return self.q(obs, actions) - self.gamma * self.value(next_obs)
+
+
+class MeanActionPolicy:
+    """The actor's deterministic mean action as a policy, (N, obs_dim) numpy -> (N, act_dim)
+    environment actions: what the authors evaluate (choose_action(sample=False))."""
+
+    def __init__(self, policy) -> None:
+        self.policy = policy
+
+    def __call__(self, obs: Array) -> Array:
+        return self.policy.predict(obs, deterministic=True)[0]
+
+
+def build_iq_sac(cfg: IQLearnContinuousConfig, expert: ExpertTransitions, task: TaskInfo, seed: int,
+                 venv=None) -> IQLearnSAC:
+    """IQLearnSAC for the task; on `venv` online, from the task's spaces alone offline."""
+    loss, chi2_on, temperature = cfg.resolved(task.name)
+    online = cfg.setting == "online"
+    model = IQLearnSAC(
+        "MlpPolicy", venv, expert=expert, online=online, loss=loss, chi2_on=chi2_on, chi_alpha=cfg.chi_alpha,
+        initial_memory=cfg.initial_memory, generator=torch.Generator().manual_seed(seed),
+        average_from=cfg.steps - max(1, cfg.steps // 10),
+        learning_rate=cfg.critic_lr, buffer_size=min(cfg.replay_size, cfg.initial_memory + cfg.steps) if online else 1,
+        learning_starts=0, batch_size=cfg.batch_size, tau=cfg.tau, gamma=task.gamma, train_freq=1, gradient_steps=1,
+        ent_coef=temperature, target_entropy=-float(np.prod(task.action_space.shape)),  # (unused: T is fixed)
+        policy_kwargs={"net_arch": [cfg.hidden] * cfg.layers, "n_critics": cfg.n_critics},
+        seed=seed, device="cpu", _init_setup_model=False)
+    if venv is None:  # offline: the spaces are all SAC needs to build its networks
+        model.observation_space, model.action_space, model.n_envs = task.observation_space, task.action_space, 1
+    model._setup_model()
+    for group in model.actor.optimizer.param_groups:  # SB3 has one lr for both; `train` never resets it
+        group["lr"] = cfg.actor_lr
+    return model
+
+
+def train_iq_sac(cfg: IQLearnContinuousConfig, data: ObservationDataset, task: TaskInfo, seed: int) -> IQLearnSAC:
+    """IQ-Learn's updates on the last demo_batches observed batches (and, online, the agent's replay)."""
+    demos = concatenate(data.last(cfg.demo_batches))
+    low, high = task.action_space.low, task.action_space.high
+    expert = ExpertTransitions(demos.observations, demos.actions, demos.next_observations, demos.terminals, low, high)
+    with seeded_global_rngs(seed), torch_threads(1):
+        if cfg.setting == "offline":
+            model = build_iq_sac(cfg, expert, task, seed)
+            model.train(gradient_steps=cfg.steps, batch_size=cfg.batch_size)
+        else:
+            venv = vec_env(task.simulator.make_env, 1, seed)
+            model = build_iq_sac(cfg, expert, task, seed, venv)
+            # initial_memory steps before the first update, then one update per step
+            model.learn(total_timesteps=cfg.initial_memory + cfg.steps, log_interval=None)
+            venv.close()
+    return model
+
+
+def fit_continuous(cfg: IQLearnContinuousConfig, data: ObservationDataset, task: TaskInfo, seed: int) -> FitResult:
+    if cfg.setting == "online" and task.simulator is None:
+        raise NotApplicable("iq_learn online needs simulator access (protocol.grant_simulator = true); "
+                            "method.setting = 'offline' learns from the demonstrations alone")
+    loss, chi2_on, temperature = cfg.resolved(task.name)
+    model = train_iq_sac(cfg, data, task, seed)
+    model.policy.set_training_mode(False)
+    model.policy.requires_grad_(False)
+    low, high = task.action_space.low, task.action_space.high
+    reward = InverseSoftBellmanReward(model.policy, task.gamma, temperature, low, high)
+    # the terminal transitions the critic was trained on: the demonstrations' and (online) the replay's
+    demos = concatenate(data.last(cfg.demo_batches))
+    ends = [demos.next_observations[demos.terminals]]
+    if cfg.setting == "online":
+        replay = model.replay_buffer
+        stored = slice(0, replay.buffer_size if replay.full else replay.pos)
+        done = (replay.dones[stored, 0] * (1 - replay.timeouts[stored, 0])) > 0  # terminations, not time limits
+        ends.append(replay.next_observations[stored, 0][done])
+    ends = np.concatenate(ends).astype(np.float32)
+    with torch.no_grad():
+        values = reward.value(torch.as_tensor(ends))
+        observed = NetReward(reward)(demos.observations, demos.actions, demos.next_observations)
+    terminal_reward = task.gamma * float(values.mean()) if cfg.termination == "absorbing" and len(ends) else 0.0
+    diagnostics = {**model.mean_terms(), "setting": cfg.setting, "loss": loss, "chi2_on": chi2_on,
+                   "temperature": temperature, "updates": int(model._n_updates),
+                   "env_steps": int(model.num_timesteps), "expert_pairs": len(demos),
+                   "terminal_reward": terminal_reward, "terminal_transitions": len(ends),
+                   "reward_expert_mean": float(observed.mean()), "reward_expert_std": float(observed.std())}
+    return FitResult(RecoveredReward(function=NetReward(reward), terminal_reward=terminal_reward),
+                     policy=MeanActionPolicy(model.policy), diagnostics=diagnostics)
+
+
 class IQLearn(IRLMethod):
-    """IQ-Learn, offline chi^2 variant, tabular Q (Garg et al. 2021)."""
+    """IQ-Learn with the chi^2 divergence (Garg et al. 2021): tabular Q (offline), or SAC on MuJoCo."""
 
     name: ClassVar[str] = "iq_learn"
     uses: ClassVar[str] = "demonstrations"
+    tracks: ClassVar[frozenset[str]] = frozenset({"tabular", "mujoco"})
     Config: ClassVar[type] = IQLearnConfig
+    configs: ClassVar[dict[str, type]] = {"mujoco": IQLearnContinuousConfig}
     profiles: ClassVar[dict] = {"smoke": {"steps": 500}, "quick": {"steps": 2000}, "paper": {"steps": 5000}}
 
     def fit(self, data: ObservationDataset, task: TaskInfo, *, seed: int) -> FitResult:
-        cfg: IQLearnConfig = self.config
+        cfg = self.config_for(task)
+        if task.track != "tabular":
+            return fit_continuous(cfg, data, task, seed)
         n_s, n_a = task.n_states, task.n_actions
         temperature = cfg.temperature or task.alpha
         if temperature <= 0:

@@ -4,8 +4,9 @@ The learner is modelled as gradient ascent on a linear reward r_w = Phi w,
 
     theta_{t+1} = theta_t + lr_t J_t w,     J_t = d psi(theta) / d theta at theta_t   (P x F),
 
-with psi(theta) the discounted feature expectations of the Boltzmann policy pi_theta (3 free logits
-a state, the 4th fixed at 0). Given D_0..D_K, Algorithm 1 (realistic setting):
+with psi(theta) the discounted feature expectations of the policy pi_theta (tabular: a Boltzmann
+policy, 3 free logits a state, the 4th fixed at 0; continuous: a linear-Gaussian policy, below).
+Given D_0..D_K, Algorithm 1 (realistic setting):
 
     line 1     theta_hat_t  <- behavioural cloning of D_t (max likelihood of pi_theta)
     line 2     J_hat_t      <- Jacobian of psi at theta_hat_t
@@ -47,19 +48,82 @@ Choices for the tabular suite, and why:
   (measured: cosine 0.69 instead of 0.99 with the exact parameters). The default (ridge=0) takes the
   minimum-norm least-squares solution instead, the ridge -> 0 limit: the constant direction of w
   (which changes no policy) is set to 0 and nothing else is shrunk. ridge=0.01 restores the paper.
+
+The continuous form (MuJoCo track, LOGELContinuousConfig), the same Algorithm 1:
+
+    phi(s, a, s')  the task's reward features (TaskInfo.reward_features, envs/mujoco/features.py): the
+                   paper's for Reacher (25 Gaussian RBFs of the fingertip-to-target offset, |a|^2) and
+                   Hopper (forward displacement, alive indicator, |a|^2); the others as features.py
+                   defines them after Hopper's pattern (HalfCheetah: forward, |a|^2; Ant, Walker2d:
+                   forward, alive, |a|^2)
+    pi_theta       N(W^T psi(s), diag(exp(2 log_std))), theta = (W, log_std); psi(s) = the observation
+                   standardized with the mean and std of every observed state (fixed across batches,
+                   constant entries dropped) and a constant 1
+    line 1         theta_hat_t  <- exact maximum likelihood of D_t, (bc_l2 / 2) ||W||^2 prior
+    line 2         J_hat_t      <- G(PO)MDP on D_t's own episodes, closed-form scores, at theta_hat_t
+    lines 3-8      the tabular form's block-coordinate descent (the same code)
+    reward         r(s, a, s') = w . phi(s, a, s'), no termination term; LOGEL trains no policy
+
+Sources: the paper for the learner model, the features, Eq. 9 and 5, lr_min 0.01 and the 0.01 ridge
+(added when the system is singular); the authors' MuJoCo code (gioramponi/LOGEL, mujoco/logel.py)
+for G(PO)MDP with its optimal per-(t, parameter) baseline (eps 1e-4 in the denominator), gamma
+0.99 (the task's), 300 alternations, and the observer rewarded with w . phi at the scale the descent
+settles on (scale="logel"; "unit" gives ||w|| = 1). Choices that are ours, and why:
+- The clone's parameterisation. LOGEL reads theta_{t+1} - theta_t as lr_t J_t w, so the clones must
+  share coordinates in which nearby policies have nearby parameters. Neural clones fitted
+  independently land in unrelated basins; the authors' code warm-starts one 64-64 tanh network from
+  clone to clone (1000 Adam steps of 200 samples each, lr 1e-3) and takes J with respect to its
+  hidden layers (4928 parameters from 40 windows of 50 steps), so its differences carry the
+  optimiser's path as well as the learner's. A linear-Gaussian clone is the unique maximiser of its
+  likelihood, a function of the batch alone, and is LOGEL's linear-policy setting. theta includes
+  log_std (parameters="mean_std"): PPO moves it, and on the hand-solvable test (an exact gradient
+  learner) only then is the |a|^2 weight identified (cosine to w* >= 0.997 over 5 seeds; W alone
+  0.87-0.999, one seed -0.45). policy_features="fourier" (random Fourier features of the
+  standardized observation) measured worse: cosine 0.86-0.92 on that test; on the quick datasets
+  below (densities) HalfCheetah 0.98, -0.14, -0.21 and Reacher about 0. (A Fisher-whitened J, i.e.
+  modelling PPO as natural gradient ascent in the clone's coordinates, was measured too and was not
+  better: not offered.)
+- clipped_actions="censored": the recorded actions are the executed ones, clipped to the bounds (a
+  third of Hopper's early actions sit on one), so an action on a bound is a censored observation:
+  its likelihood (and its score in J) is the Gaussian's mass beyond the bound; the clone is then a
+  Tobit regression, fitted by expectation-maximisation (LfL's form treats clipping the same way).
+  "density" reads them as densities, as the authors' code does (closed-form ridge regression).
+- Episodes for G(PO)MDP: the batch cut at episode_starts (8 streams of 256 steps at quick). A
+  stream's first pairs, in the middle of an episode when the stream began, count as t = 0; its last
+  pairs end there: the padded steps after an end carry no score and no features, so a cut (whose
+  time does not depend on the actions) gives the Jacobian of the objective truncated there, and a
+  termination is an absorbing state with phi = 0 (Hopper's alive feature is 0 on the terminating
+  step). The authors' code instead cuts 2000 consecutive pairs into windows of 50 steps.
+- lr_init 0.5, the mean of the authors' code's unseeded U(0, 1) draws (a seeded fit is then a
+  function of its data); the paper's lr_min 0.01 rather than the code's 0; tol 1e-4 relative
+  (the code's loop, meant to stop at an absolute change of 1e-4, runs its 300 alternations).
+- The observer (benchmark/observers.py) calls the reward on (obs, executed action, next obs) through
+  RecoveredRewardVecEnv: there is no imitation reward net, so no reward_train / reward_test split;
+  it gets w . phi itself. terminal_reward is 0: the alive feature is the reward's own say on ending
+  an episode. PPO normalizes its advantages, so the scale hardly matters there.
+- Budgets: every step is closed form (the censored clone a few hundred EM iterations), a quick fit
+  takes well under a second on one core, so the profiles change nothing. Under the expert protocol
+  (one batch) there is no update to invert: NotApplicable, the cell's n/a.
+Measured on the quick learner datasets (PPO updates 2, 7, ..., 22; seeds 0, 1, 2), cosine of w to
+the true reward's weights in these features (Hopper (1, 1, -0.001); HalfCheetah (1, -0.1); Reacher
+the least-squares weights of its true reward on the observed pairs, R^2 0.9999): HalfCheetah 0.98,
+0.95, 0.99; Hopper 0.77, 0.23, -0.39; Reacher 0.33, -0.04, -0.31. The fitted updates lr_t J_t w explain
+2-4% of sum ||dtheta_t||^2 on Hopper and HalfCheetah (diagnostic "explained"; 94-98% on the
+hand-solvable test): per-batch clones of 2048 correlated pairs differ by about as much between
+halves of one batch as between batches five updates apart, the tabular form's problem again.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Callable, ClassVar
 
 import numpy as np
 from scipy.optimize import minimize_scalar
-from scipy.special import log_softmax, softmax
+from scipy.special import log_ndtr, log_softmax, softmax
 
 from envs.config_fields import bounded, check_config, one_of
-from envs.datasets import ObservationDataset
+from envs.datasets import Batch, ObservationDataset
 from envs.tabular.gpomdp import gpomdp_gradient, sample_episodes, score_functions
 from envs.tabular.mdp import TabularMDP, soft_optimal_policy
 from methods.base import (
@@ -187,8 +251,9 @@ def sampled_jacobian(transitions: Array, start: Array, features: Array, policy: 
     return gpomdp_gradient(score_functions(policy, states, actions), features[states, actions], gamma)
 
 
-def block_coordinate_descent(deltas: Array, jacobians: Array, cfg: LOGELConfig) -> tuple[Array, Array, int]:
-    """Lines 3-8: alternate the closed-form w (Eq. 9) and learning rates (Eq. 5).
+def block_coordinate_descent(deltas: Array, jacobians: Array,
+                             cfg: LOGELConfig | LOGELContinuousConfig) -> tuple[Array, Array, int]:
+    """Lines 3-8, both forms: alternate the closed-form w (Eq. 9) and learning rates (Eq. 5).
     deltas: (K, P); jacobians: (K, P, F) -> (w, lrs, alternations)."""
     n_f = jacobians.shape[2]
     gram = np.einsum("kpf,kpg->kfg", jacobians, jacobians)  # J_t^T J_t
@@ -223,17 +288,170 @@ def behaviour_scale(reward: Array, mdp: TabularMDP, alpha: float, counts_sa: Arr
                                         options={"xatol": 1e-4}).x))
 
 
+# ----- the continuous (MuJoCo) form ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LOGELContinuousConfig:
+    """LOGEL's continuous form; see the module docstring for the sources. Every step has a closed
+    form (a fit takes well under a second), so the profiles change nothing."""
+
+    name: ClassVar[str] = "logel"
+    profiles: ClassVar[dict[str, dict]] = {"smoke": {}, "quick": {}}
+    # line 1: behavioural cloning of a linear-Gaussian policy N(W^T psi(s), diag(exp(2 log_std)))
+    policy_features: str = one_of("linear", "linear", "fourier")  # psi: standardized observations, or random Fourier
+    fourier_features: int = bounded(64, ge=1)  # policy_features="fourier": how many
+    fourier_bandwidth: float = bounded(1.0, gt=0.0)  # policy_features="fourier": length scale in standardized units
+    bc_l2: float = bounded(1.0, ge=0.0)  # Gaussian prior on W (per batch, not per sample; the bias is free)
+    parameters: str = one_of("mean_std", "mean_std", "mean")  # theta = (W, log_std), or W alone
+    # actions on the bounds were clipped when executed: censored observations, or read as densities
+    clipped_actions: str = one_of("censored", "censored", "density")
+    # line 2: G(PO)MDP Jacobians on each batch's observed episodes
+    baseline_eps: float = bounded(1e-4, gt=0.0)  # added to the baseline's denominator (authors' MuJoCo code)
+    # lines 3-8: block-coordinate descent
+    lr_init: float = bounded(0.5, gt=0.0)  # authors' MuJoCo code: U(0, 1) draws (unseeded); their mean
+    lr_min: float = bounded(0.01, gt=0.0)  # paper (the MuJoCo code clips at 0)
+    ridge: float = bounded(0.01, ge=0.0)  # paper, when sum lr^2 J^T J is singular; 0: minimum-norm solve
+    max_steps: int = bounded(300, ge=1)  # authors' MuJoCo code
+    tol: float = bounded(1e-4, ge=0.0)  # relative change of w that stops the alternation (code: absolute 1e-4)
+    scale: str = one_of("logel", "logel", "unit")
+
+    def __post_init__(self) -> None:
+        check_config(self, "method")
+
+
+class StateFeatures:
+    """psi(s), fixed from every observed state: the observation standardized (its constant entries
+    dropped) or random Fourier features of it, and a constant 1 (the mean's bias)."""
+
+    def __init__(self, observations: Array, cfg: LOGELContinuousConfig, rng: np.random.Generator) -> None:
+        observations = np.asarray(observations, dtype=float)
+        std = observations.std(axis=0)
+        self.keep = std > 1e-8 * np.maximum(np.abs(observations).max(axis=0), 1.0)
+        self.mean, self.std = observations.mean(axis=0)[self.keep], std[self.keep]
+        self.fourier = None
+        if cfg.policy_features == "fourier":
+            n_in = int(self.keep.sum())
+            self.fourier = (rng.normal(size=(n_in, cfg.fourier_features)) / cfg.fourier_bandwidth,
+                            rng.uniform(0.0, 2 * np.pi, size=cfg.fourier_features))
+
+    def __call__(self, observations: Array) -> Array:
+        z = (np.asarray(observations, dtype=float)[:, self.keep] - self.mean) / self.std
+        if self.fourier is not None:
+            omega, phase = self.fourier
+            z = np.sqrt(2.0 / len(phase)) * np.cos(z @ omega + phase)
+        return np.concatenate([z, np.ones((len(z), 1))], axis=1)
+
+
+def _mills(x: Array) -> Array:
+    """phi(x) / Phi(x), the inverse Mills ratio, stable for large |x|."""
+    return np.exp(-0.5 * x**2 - 0.5 * np.log(2 * np.pi) - log_ndtr(x))
+
+
+class LinearGaussian:
+    """pi_theta(a|s) = N(W^T psi(s), diag(exp(2 log_std))), theta = (W, log_std) or W alone.
+
+    bounds (low, high): actions on a bound were clipped when executed, so they are censored
+    observations: their likelihood is the Gaussian's mass beyond the bound (LfL's form does the same)."""
+
+    def __init__(self, weights: Array, log_std: Array, with_std: bool,
+                 bounds: tuple[Array, Array] | None) -> None:
+        self.weights, self.log_std, self.with_std, self.bounds = weights, log_std, with_std, bounds
+
+    @property
+    def theta(self) -> Array:
+        return np.concatenate([self.weights.ravel(), self.log_std]) if self.with_std else self.weights.ravel()
+
+    @classmethod
+    def clone(cls, psi: Array, actions: Array, cfg: LOGELContinuousConfig, bounds: tuple[Array, Array] | None,
+              iterations: int = 500) -> "LinearGaussian":
+        """Line 1: argmax sum_t ln pi(a_t|s_t) - (bc_l2 / 2) ||W||^2. Densities only: ridge regression
+        and the residuals' standard deviation. Censored: expectation-maximisation (Tobit regression,
+        every action dimension at once), from that start, until W stops moving."""
+        penalty = cfg.bc_l2 * np.eye(psi.shape[1])
+        penalty[-1, -1] = 0.0
+        solve = np.linalg.inv(psi.T @ psi + penalty) @ psi.T
+        weights = solve @ actions
+        log_std = 0.5 * np.log(np.maximum(((actions - psi @ weights) ** 2).mean(axis=0), 1e-12))
+        censored = None if bounds is None else (actions >= bounds[1], actions <= bounds[0])
+        if censored is not None and (censored[0] | censored[1]).any():
+            for _ in range(iterations):
+                mean, std = psi @ weights, np.exp(log_std)
+                above, below = (mean - bounds[1]) / std, (bounds[0] - mean) / std
+                m_above, m_below = _mills(above), _mills(below)
+                # E[a* | a* >= high] and E[a* | a* <= low] of the unclipped action, and their variances
+                expected = np.where(censored[0], mean + std * m_above,
+                                    np.where(censored[1], mean - std * m_below, actions))
+                variance = np.where(censored[0], std**2 * (1 - m_above * (m_above + above)),
+                                    np.where(censored[1], std**2 * (1 - m_below * (m_below + below)), 0.0))
+                new = solve @ expected
+                log_std = 0.5 * np.log(np.maximum((((expected - psi @ new) ** 2) + variance).mean(axis=0), 1e-12))
+                moved = np.abs(new - weights).max()
+                weights = new
+                if moved < 1e-9:
+                    break
+        return cls(weights, log_std, cfg.parameters == "mean_std", bounds)
+
+    def scores(self, psi: Array, actions: Array) -> Array:
+        """(N, P) grad_theta ln pi_theta(a_t|s_t) in closed form (censored pairs: of the tail's log-mass)."""
+        mean, std = psi @ self.weights, np.exp(self.log_std)
+        z = (actions - mean) / std
+        d_mean, d_log_std = z / std, z**2 - 1  # d ln pi / d mean, d ln pi / d log_std
+        if self.bounds is not None:  # ln Phi(above) at the upper bound, ln Phi(below) at the lower one
+            low, high = self.bounds
+            above, below = (mean - high) / std, (low - mean) / std
+            m_above, m_below = _mills(above), _mills(below)
+            upper, lower = actions >= high, actions <= low
+            d_mean = np.where(upper, m_above / std, np.where(lower, -m_below / std, d_mean))
+            d_log_std = np.where(upper, -m_above * above, np.where(lower, -m_below * below, d_log_std))
+        scores = (psi[:, :, None] * d_mean[:, None, :]).reshape(len(psi), -1)
+        return np.concatenate([scores, d_log_std], axis=1) if self.with_std else scores
+
+
+def padded_episodes(batch: Batch, *columns: Array) -> list[Array]:
+    """Each (N, ...) column of a batch cut into its observed episodes (at episode_starts; a stream's
+    first pairs count as an episode's start, its last pairs as an end) and zero-padded: (n, T_max, ...)."""
+    starts = np.flatnonzero(batch.episode_starts)
+    if len(starts) == 0 or starts[0] != 0:
+        starts = np.concatenate([[0], starts])
+    lengths = np.diff(np.append(starts, len(batch)))
+    episode = np.repeat(np.arange(len(lengths)), lengths)
+    step = np.arange(len(batch)) - np.repeat(starts, lengths)
+    out = []
+    for column in columns:
+        padded = np.zeros((len(lengths), lengths.max(), *column.shape[1:]))
+        padded[episode, step] = column
+        out.append(padded)
+    return out
+
+
+class LinearFeatureReward:
+    """r(s, a, s') = w . phi(s, a, s'), phi the task's reward features: numpy batches in, float32 out."""
+
+    def __init__(self, features: Callable[[Array, Array, Array], Array], weights: Array) -> None:
+        self.features, self.weights = features, np.asarray(weights, dtype=float)
+
+    def __call__(self, obs: Array, actions: Array, next_obs: Array) -> Array:
+        return (np.asarray(self.features(obs, actions, next_obs), dtype=float) @ self.weights).astype(np.float32)
+
+
 class LOGEL(IRLMethod):
     """LOGEL: invert a gradient-ascent learner's parameter updates (Ramponi et al. 2020)."""
 
     name: ClassVar[str] = "logel"
     uses: ClassVar[str] = "sequence"
+    tracks: ClassVar[frozenset[str]] = frozenset({"tabular", "mujoco"})
     observations: ClassVar[frozenset[str]] = frozenset({"trajectories", "policies"})
     Config: ClassVar[type] = LOGELConfig
+    configs: ClassVar[dict[str, type]] = {"mujoco": LOGELContinuousConfig}
     profiles: ClassVar[dict] = {"smoke": {"max_steps": 50}, "quick": {"max_steps": 50}, "paper": {"max_steps": 50}}
 
     def fit(self, data: ObservationDataset, task: TaskInfo, *, seed: int) -> FitResult:
-        cfg: LOGELConfig = self.config
+        cfg = self.config_for(task)
+        if task.track == "tabular":
+            return self._fit_tabular(data, task, cfg, seed)
+        return self._fit_continuous(data, task, cfg, seed)
+
+    def _fit_tabular(self, data: ObservationDataset, task: TaskInfo, cfg: LOGELConfig, seed: int) -> FitResult:
         if task.features is None:
             raise NotApplicable("LOGEL needs the task's reward features")
         rng = np.random.default_rng(seed)
@@ -286,6 +504,50 @@ class LOGEL(IRLMethod):
                        "lr_clipped": int((lrs <= cfg.lr_min).sum())}
         diagnostics.update({f"w{i}": float(v) for i, v in enumerate(w) if len(w) <= 8})
         return FitResult(RecoveredReward(table=reward), diagnostics=diagnostics)
+
+    def _fit_continuous(self, data: ObservationDataset, task: TaskInfo, cfg: LOGELContinuousConfig,
+                        seed: int) -> FitResult:
+        if data.n_policies < 2:
+            raise NotApplicable("LOGEL needs at least two observed policies (one update)")
+        if task.reward_features is None:
+            raise NotApplicable("LOGEL needs the task's reward features")
+        batches = data.batches
+        space = task.action_space
+        bounds = None if cfg.clipped_actions == "density" or space is None else \
+            (np.asarray(space.low, dtype=float), np.asarray(space.high, dtype=float))
+        psi_of = StateFeatures(np.concatenate([b.observations for b in batches]), cfg, np.random.default_rng(seed))
+        psis = [psi_of(b.observations) for b in batches]
+        actions = [np.asarray(b.actions, dtype=float) for b in batches]
+        policies = [LinearGaussian.clone(psi, a, cfg, bounds) for psi, a in zip(psis, actions)]  # line 1
+
+        # Line 2: J_t at theta_t, by G(PO)MDP on D_t's episodes (the learner's own batch).
+        jacobians = []
+        for policy, psi, a, batch in zip(policies[:-1], psis, actions, batches):
+            features = np.asarray(task.reward_features(batch.observations, batch.actions, batch.next_observations),
+                                  dtype=float)
+            scores, signals = padded_episodes(batch, policy.scores(psi, a), features)
+            jacobians.append(gpomdp_gradient(scores, signals, task.gamma, cfg.baseline_eps))
+        jacobians = np.stack(jacobians)
+        thetas = np.stack([p.theta for p in policies])
+        deltas = thetas[1:] - thetas[:-1]
+
+        # Lines 3-8: reward weights and learning rates.
+        w, lrs, steps = block_coordinate_descent(deltas, jacobians, cfg)
+        moved = np.einsum("k,kpf,f->kp", lrs, jacobians, w)
+        native_norm = float(np.linalg.norm(w))
+        if cfg.scale == "unit":
+            w = w / max(native_norm, 1e-300)
+        names = task.feature_names or tuple(f"f{i}" for i in range(len(w)))
+        diagnostics: dict = {
+            "n_updates": len(deltas), "n_parameters": thetas.shape[1],
+            "alternations": steps, "native_norm": native_norm, "lr_mean": float(lrs.mean()),
+            "lr_clipped": int((lrs <= cfg.lr_min).sum()),
+            # the share of sum ||dtheta_t||^2 the fitted updates lr_t J_t w explain
+            "explained": float(1 - ((deltas - moved) ** 2).sum() / max((deltas**2).sum(), 1e-300)),
+            "log_std_first": float(policies[0].log_std.mean()), "log_std_last": float(policies[-1].log_std.mean())}
+        diagnostics.update({f"w_{name}": float(v) for name, v in zip(names, w)})
+        return FitResult(RecoveredReward(function=LinearFeatureReward(task.reward_features, w)), policy=None,
+                         diagnostics=diagnostics)
 
     @staticmethod
     def _empirical_start(data: ObservationDataset, n_s: int) -> Array:

@@ -27,7 +27,8 @@ from scipy.optimize import minimize
 from envs.config_fields import bounded, check_config, one_of
 from envs.datasets import ObservationDataset
 from envs.tabular.mdp import TabularMDP, soft_optimal_policy
-from methods.base import FitResult, IRLMethod, RecoveredReward, TaskInfo, observer_transitions, transition_counts
+from methods.base import (FitResult, IRLMethod, NotApplicable, RecoveredReward, TaskInfo, observer_transitions,
+                          transition_counts)
 
 Array = np.ndarray
 
@@ -71,6 +72,14 @@ class MaxEntIRL(IRLMethod):
     name: ClassVar[str] = "maxent"
     uses: ClassVar[str] = "demonstrations"
     Config: ClassVar[type] = MaxEntConfig
+
+    @classmethod
+    def applicable(cls, data: ObservationDataset, task: TaskInfo) -> None:
+        if task.track != "tabular":
+            raise NotApplicable("maxent needs the dynamics as a transition table (the task's, or counted from the "
+                                "observations) to solve its soft Bellman equation exactly; a continuous task has no "
+                                "such model (its form is tabular only)")
+        super().applicable(data, task)
 
     def fit(self, data: ObservationDataset, task: TaskInfo, *, seed: int) -> FitResult:
         cfg: MaxEntConfig = self.config

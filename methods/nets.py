@@ -198,3 +198,16 @@ def holdout_blocks(mask: Tensor, block: int = 32, every: int = 5) -> Tensor:
     next to each training pair in time (consecutive states are nearly identical)."""
     index = torch.arange(mask.shape[1])
     return ((index // block) % every == every - 1).float().expand_as(mask) * mask
+
+
+class NetReward:
+    """A torch reward r(obs, actions, next_obs) -> (N,) as a RecoveredReward function: numpy batches
+    in (float32), float32 numpy out, no gradients. `net` takes three (N, dim) float32 tensors."""
+
+    def __init__(self, net: Callable[[Tensor, Tensor, Tensor], Tensor]) -> None:
+        self.net = net
+
+    def __call__(self, obs: np.ndarray, actions: np.ndarray, next_obs: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            value = self.net(*(torch.as_tensor(np.asarray(x, dtype=np.float32)) for x in (obs, actions, next_obs)))
+        return value.reshape(-1).numpy().astype(np.float32)

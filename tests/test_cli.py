@@ -24,7 +24,11 @@ def run(*argv) -> tuple[int, str]:
 
 @pytest.mark.parametrize("argv, message", [
     (["run", "no-such-suite"], "valid: ablation-lfl-alpha-model, ablation-lfl-k, ablation-lfl-trajectory-length, "
-                               "gridworld, lfl-table1, lfl-table2"),
+                               "gridworld, iq-learn-table3, lfl-table1, lfl-table2, lfl-table3, mujoco, "
+                               "mujoco-references"),
+    (["run", "lfl-table2", "--only", "method.name=gail"], 'no trial of this run has it (valid: "lfl")'),
+    (["run", "lfl-table2", "--only", "method.nope=1"], "no trial has the key method.nope"),
+    (["run", "lfl-table2", "--only", "spi"], "malformed --only"),
     (["run", "lfl-table1", "--set", "method.name=nope"], "unknown method 'nope' (valid: "),
     (["run", "lfl-table1", "--set", "task.name=maze"], "unknown task 'maze'"),
     (["run", "lfl-table2", "--set", "learner.name=sarsa"], "unknown learner 'sarsa'"),
@@ -62,6 +66,16 @@ def test_second_run_skips_finished_trials_and_export_has_the_columns(tmp_path, c
     assert (frame.regret.abs() < 1e-9).all() and (frame.status == "ok").all()
     code, text = run("report", "--store", store, "--suite", "lfl-table1")
     assert code == 0 and "Theorem 2" in text and "state-only" in text
+
+
+def test_only_runs_the_part_of_a_suite_it_names(tmp_path, capsys):
+    store = str(tmp_path / "store")
+    argv = ("run", "lfl-table2", "--seeds", "2", "--store", store, "--backend", "serial", "--no-progress")
+    assert run(*argv, "--only", "learner.name=spi", "--only", "learner.name=svi")[0] == 0
+    assert "lfl-table2: 4 trial(s), 0 already finished, 4 to run" in capsys.readouterr().err
+    assert {r["learner"] for r in ResultsStore(store).records()} == {"spi", "svi"}
+    assert run(*argv, "--only", "learner.name=spi", "--only", "seed=1")[0] == 0  # a top-level key
+    assert "1 trial(s), 1 already finished, 0 to run" in capsys.readouterr().err
 
 
 def test_overrides_change_the_trial_id(tmp_path, capsys):

@@ -17,6 +17,7 @@ import numpy as np
 from envs.config_fields import bounded, check_config, one_of
 from envs.datasets import ObservationDataset, ReferenceScores
 from envs.mujoco.envs import ENV_IDS, env_id, hidden_env_factory, make_env, spaces
+from envs.mujoco.features import FEATURE_NAMES, reward_features
 from envs.mujoco.ppo import (EVAL_SEED, PPOSettings, cached_expert, demonstrations, mean_return, random_score,
                              record_learner, train_ppo)
 from envs.protocol import ProtocolConfig
@@ -209,7 +210,9 @@ class MujocoTask(Task):
         simulator = Simulator(make_env=hidden_env_factory(self.name, self.config.fixed_horizon)) \
             if protocol.grant_simulator else None
         return TaskInfo(name=self.name, track=self.track, gamma=self.config.gamma,
-                        observation_space=observation_space, action_space=action_space, simulator=simulator)
+                        observation_space=observation_space, action_space=action_space, simulator=simulator,
+                        reward_features=reward_features(self.name, self.config.fixed_horizon),
+                        feature_names=FEATURE_NAMES[self.name])
 
 
 def build_mujoco(config: MujocoConfig) -> MujocoTask:
