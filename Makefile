@@ -28,6 +28,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/report_speed.py
 	$(BIN)/python bench/mujoco_speed.py --tasks hopper halfcheetah
 	$(BIN)/python bench/lfl_fit_speed.py
+	$(BIN)/python bench/dac_speed.py
+	$(BIN)/python bench/iq_learn_speed.py
 
 # every fault of the store, the cache and the run loop on fresh stores, one line each (root for the tmpfs cases)
 faults: $(STAMP)

@@ -61,7 +61,9 @@ def styled(width: float, height: float, nrows: int = 1, ncols: int = 1, **kwargs
 def palette(names: list[str]) -> dict[str, tuple]:
     """A colour per method; reference rows grey, the methods' colours as if they were not there."""
     methods = [n for n in names if n not in REFERENCE_ROWS]
-    colours = dict(zip(methods, sns.color_palette(OBSERVER_PALETTE, len(methods))))
+    # tab10 less its red (index 3), which is the learner's
+    base = [c for i, c in enumerate(sns.color_palette(OBSERVER_PALETTE, 10)) if i != 3]
+    colours = dict(zip(methods, (base[i % len(base)] for i in range(len(methods)))))
     return {n: colours[n] if n in colours else REFERENCE_COLOURS.get(n, "0.4") for n in names}
 
 

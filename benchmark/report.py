@@ -424,7 +424,8 @@ def layout_lfl_table3(df: pd.DataFrame, options: ReportOptions) -> list[Table]:
             for j, (cell,) in zip(ours, marked):
                 row[j] = cell
             rows.append(row)
-    columns = ["env"] + [c for m in methods for c in ([m, f"{m} (paper)"] if m in ref["methods"] else [row_label(m)])]
+    paper = lambda m: f"{m} (paper{', copied' if m in ref.get('copied', ()) else ''})"  # noqa: E731
+    columns = ["env"] + [c for m in methods for c in ([m, paper(m)] if m in ref["methods"] else [row_label(m)])]
     return [Table("table3", "LfL Table 3 (MuJoCo): normalized score, 0 = first observed policy, 1 = last",
                   tuple(columns), tuple(tuple(row) for row in rows),
                   notes=(f"Paper columns: {ref['source']}. {ref['note']} The best method of each row is marked; a "

@@ -135,10 +135,10 @@ def test_table3_layout_puts_the_published_numbers_beside_ours(tmp_path):
     records = [synthetic_record(suite="lfl-mujoco", method="lfl", learner="spi", seed=s, rng=rng, quality=1.4,
                                 task="halfcheetah") for s in range(3)]
     table = layout_lfl_table3(frame(records, tmp_path), FAST)[0]
-    assert table.columns[:3] == ("env", "airl", "airl (paper)")
+    assert table.columns[:5] == ("env", "airl", "airl (paper, copied)", "dac", "dac (paper, copied)")
     rows = {row[0].text: row for row in table.rows}
     cheetah = dict(zip(table.columns, rows["halfcheetah"]))
-    assert cheetah["lfl (paper)"].text == "1.40 ± 0.25" and cheetah["dac (paper)"].text == "1.15"
+    assert cheetah["lfl (paper)"].text == "1.40 ± 0.25" and cheetah["dac (paper, copied)"].text == "1.15"
     assert cheetah["lfl"].n == 3 and cheetah["airl"].text == "not run"
     assert dict(zip(table.columns, rows["hopper"]))["lfl"].text == "not run"
 
