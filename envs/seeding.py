@@ -7,14 +7,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import numpy as np
-import torch
-from stable_baselines3.common.utils import set_random_seed
 
 
 @contextmanager
 def seeded_global_rngs(seed: int) -> Iterator[None]:
     """SB3 and imitation sample from the global Python, numpy and torch generators: seed them for
     the block and give the caller its own states back afterwards."""
+    import torch
+    from stable_baselines3.common.utils import set_random_seed
+
     python_state, numpy_state, torch_state = random.getstate(), np.random.get_state(), torch.get_rng_state()
     set_random_seed(seed)
     try:

@@ -18,13 +18,15 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
-import gymnasium as gym
 import numpy as np
 
 from envs.datasets import ObservationDataset, ReferenceScores
 from envs.protocol import ProtocolConfig
+
+if TYPE_CHECKING:
+    import gymnasium as gym
 
 Array = np.ndarray
 

@@ -102,6 +102,8 @@ net, without the output normalisation (imitation's reward_test). The terminal re
 (neutral). The generator's policy is handed back as FitResult.policy and scored by the pipeline.
 Budgets: quick keeps every tuned setting and changes total_timesteps only; smoke also shrinks the
 rollout (a test's seconds).
+
+The imitation/SB3 machinery (TabularVecEnv, the generator, training rounds, readouts): methods/adversarial_imitation.py.
 """
 
 from __future__ import annotations
@@ -111,29 +113,20 @@ import warnings
 from abc import abstractmethod
 from dataclasses import dataclass
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import gymnasium as gym
 import numpy as np
-import torch
-from imitation.algorithms.adversarial.airl import AIRL as ImitationAIRL
-from imitation.algorithms.adversarial.common import AdversarialTrainer
-from imitation.algorithms.adversarial.gail import GAIL as ImitationGAIL
-from imitation.data.types import Transitions
-from imitation.policies.base import NormalizeFeaturesExtractor
-from imitation.rewards.reward_nets import BasicRewardNet, BasicShapedRewardNet, NormalizedRewardNet, RewardNet
-from imitation.util import logger as imitation_logger
-from imitation.util import networks
-from stable_baselines3 import PPO
-from stable_baselines3.common.vec_env import VecEnv
 
 from envs.config_fields import bounded, check_config, one_of
 from envs.datasets import ObservationDataset, concatenate
-from envs.mujoco.ppo import torch_threads, vec_env
 from envs.seeding import seeded_global_rngs
-from envs.tabular.streams import TabularStreams
 from methods.base import FitResult, IRLMethod, RecoveredReward, TaskInfo
-from methods.nets import NetReward
+
+if TYPE_CHECKING:
+    from imitation.algorithms.adversarial.common import AdversarialTrainer
+    from imitation.data.types import Transitions
+    from imitation.rewards.reward_nets import RewardNet
+    from stable_baselines3.common.vec_env import VecEnv
 
 Array = np.ndarray
 
@@ -305,6 +298,7 @@ class AIRLContinuousConfig(AdversarialContinuousConfig):
 
 def demonstrations(data: ObservationDataset, m: int) -> Transitions:
     """The last m batches as imitation Transitions; the stream never terminates, so dones are False."""
+    from imitation.data.types import Transitions
     batches = data.last(m)
     obs = np.concatenate([b.observations for b in batches]).astype(np.int64)
     return Transitions(
@@ -320,6 +314,7 @@ def continuous_demonstrations(data: ObservationDataset, m: int) -> Transitions:
     """The last m batches as imitation Transitions of float32 rows. done marks each episode's last
     pair: a termination, a pair followed by an episode start (a time limit, or the end of one
     environment's stream in a learner batch), and the last pair of a batch."""
+    from imitation.data.types import Transitions
     batch = concatenate(data.last(m))
     ends = np.append(batch.episode_starts[1:], True) | batch.terminals
     return Transitions(
@@ -346,112 +341,6 @@ class DemonstrationBatches:
             idx = order[start:start + self.batch_size]
             yield {"obs": self.demos.obs[idx], "acts": self.demos.acts[idx], "next_obs": self.demos.next_obs[idx],
                    "dones": self.demos.dones[idx], "infos": self.demos.infos[idx]}
-
-
-class TabularVecEnv(VecEnv):
-    """envs.tabular.streams.TabularStreams behind SB3's VecEnv interface, with a zero reward (imitation
-    replaces it with the learned one; methods never see the true one).
-
-    DummyVecEnv would step n gymnasium TabularEnv copies one by one in Python; this is the same
-    process with one vectorised draw per step (the last state before a restart is kept in
-    info["terminal_observation"], as SB3 expects)."""
-
-    def __init__(self, streams: TabularStreams, n_states: int, n_actions: int) -> None:
-        self.render_mode = None  # nothing to render; VecEnv asks before it is initialised
-        super().__init__(streams.n, gym.spaces.Discrete(n_states), gym.spaces.Discrete(n_actions))
-        self.streams = streams
-        self.actions = np.zeros(streams.n, dtype=np.int64)
-
-    def reset(self) -> Array:
-        return self.streams.reset()
-
-    def step_async(self, actions: Array) -> None:
-        self.actions = np.asarray(actions, dtype=np.int64).reshape(self.num_envs)
-
-    def step_wait(self):
-        s_next, truncated = self.streams.step(self.actions)
-        infos = [{"TimeLimit.truncated": bool(t)} for t in truncated]
-        for info, state, t in zip(infos, s_next, truncated):
-            if t:
-                info["terminal_observation"] = state
-        return self.streams.state.copy(), np.zeros(self.num_envs, dtype=np.float32), truncated.copy(), infos
-
-    def close(self) -> None:
-        pass
-
-    def get_attr(self, attr_name: str, indices=None) -> list:
-        return [getattr(self, attr_name)] * len(list(self._get_indices(indices)))
-
-    def set_attr(self, attr_name: str, value, indices=None) -> None:
-        setattr(self, attr_name, value)
-
-    def env_method(self, method_name: str, *args, indices=None, **kwargs) -> list:
-        return [getattr(self, method_name)(*args, **kwargs) for _ in self._get_indices(indices)]
-
-    def env_is_wrapped(self, wrapper_class, indices=None) -> list[bool]:
-        return [False] * len(list(self._get_indices(indices)))
-
-
-def simulator(task: TaskInfo, cfg: AdversarialConfig, seed: int) -> TabularVecEnv:
-    """n_envs streams of the task's dynamics with a zero reward (methods never see the true one)."""
-    streams = task.simulator.make_streams(cfg.n_envs, cfg.max_episode_steps, np.random.default_rng(seed))
-    return TabularVecEnv(streams, task.n_states, task.n_actions)
-
-
-def reward_table(net: RewardNet, n_states: int, n_actions: int) -> Array:
-    """(S, A) output of a reward net on every pair (the next state is a dummy: the nets ignore it)."""
-    states = np.repeat(np.arange(n_states), n_actions)
-    actions = np.tile(np.arange(n_actions), n_states)
-    with torch.no_grad():
-        values = net(*net.preprocess(states, actions, states, np.zeros(len(states), dtype=bool)))
-    return values.numpy().astype(float).reshape(n_states, n_actions)
-
-
-def policy_table(model: PPO, n_states: int) -> Array:
-    """(S, A) action probabilities of the generator at every (one-hot encoded) state."""
-    with torch.no_grad():
-        probs = model.policy.get_distribution(torch.arange(n_states)).distribution.probs
-    probs = probs.numpy().astype(float)
-    return probs / probs.sum(axis=1, keepdims=True)  # exact rows in float64 (torch computes in float32)
-
-
-class TestReward:
-    """An imitation reward net's forward pass on three float32 tensors (obs, actions, next_obs) -> (N,),
-    in evaluation mode (its RunningNorm layers frozen); done is False (neither reward_test reads it)."""
-
-    def __init__(self, net: RewardNet) -> None:
-        self.net = net.eval().requires_grad_(False)
-
-    def __call__(self, obs: torch.Tensor, actions: torch.Tensor, next_obs: torch.Tensor) -> torch.Tensor:
-        with networks.evaluating(self.net):
-            return self.net(*self.net.preprocess(obs, actions, next_obs, torch.zeros(len(obs))))
-
-
-def generator(venv: VecEnv, cfg: AdversarialContinuousConfig, seed: int) -> PPO:
-    """SB3 PPO as imitation's benchmark builds it: rollout_steps / n_envs steps per environment a round,
-    observations through a RunningNorm, separate actor and critic of two policy_hidden layers."""
-    activation = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh}[cfg.policy_activation]
-    hidden = [cfg.policy_hidden] * 2
-    return PPO(
-        "MlpPolicy", venv, seed=seed, device="cpu", n_steps=cfg.rollout_steps // cfg.n_envs,
-        batch_size=min(cfg.batch_size, cfg.rollout_steps), n_epochs=cfg.n_epochs, learning_rate=cfg.learning_rate,
-        gamma=cfg.generator_gamma, gae_lambda=cfg.gae_lambda, clip_range=cfg.clip_range, ent_coef=cfg.ent_coef,
-        vf_coef=cfg.vf_coef, max_grad_norm=cfg.max_grad_norm,
-        policy_kwargs={"net_arch": {"pi": hidden, "vf": hidden}, "activation_fn": activation,
-                       "features_extractor_class": NormalizeFeaturesExtractor,
-                       "features_extractor_kwargs": {"normalize_class": networks.RunningNorm}})
-
-
-def train_rounds(trainer: AdversarialTrainer, total_timesteps: int, n_disc_updates: int) -> tuple[int, dict]:
-    """imitation's AdversarialTrainer.train without its progress bar and log dumps: rounds of one
-    generator update and n_disc_updates discriminator steps; (rounds, the last step's statistics)."""
-    n_rounds, stats = total_timesteps // trainer.gen_train_timesteps, {}
-    for _ in range(n_rounds):
-        trainer.train_gen(trainer.gen_train_timesteps)
-        with networks.training(trainer.reward_train):
-            for _ in range(n_disc_updates):
-                stats = trainer.train_disc()
-    return n_rounds, stats
 
 
 class AdversarialIRL(IRLMethod):
@@ -486,6 +375,11 @@ class AdversarialIRL(IRLMethod):
         return self.fit_continuous(cfg, data, task, seed)
 
     def fit_tabular(self, cfg: AdversarialConfig, data: ObservationDataset, task: TaskInfo, seed: int) -> FitResult:
+        from imitation.util import logger as imitation_logger
+        from stable_baselines3 import PPO
+
+        from methods.adversarial_imitation import policy_table, reward_table, simulator, train_rounds
+
         n_s, n_a = task.n_states, task.n_actions
         demos = demonstrations(data, cfg.demo_batches)
         rng = np.random.default_rng(seed)
@@ -522,6 +416,15 @@ class AdversarialIRL(IRLMethod):
 
     def fit_continuous(self, cfg: AdversarialContinuousConfig, data: ObservationDataset, task: TaskInfo,
                        seed: int) -> FitResult:
+        import torch
+        from imitation.rewards.reward_nets import NormalizedRewardNet
+        from imitation.util import logger as imitation_logger
+        from imitation.util import networks
+
+        from envs.mujoco.ppo import torch_threads, vec_env
+        from methods.adversarial_imitation import TestReward, generator, train_rounds
+        from methods.nets import NetReward
+
         demos = continuous_demonstrations(data, cfg.demo_batches)
         rng = np.random.default_rng(seed)
         env_seed, torch_seed = (int(x) for x in rng.integers(0, 2**31 - 1, size=2))
@@ -560,14 +463,18 @@ class GAIL(AdversarialIRL):
     configs: ClassVar[dict[str, type]] = {"mujoco": GAILContinuousConfig}
 
     def make_reward_net(self, venv: VecEnv, task: TaskInfo) -> RewardNet:
+        from imitation.rewards.reward_nets import BasicRewardNet
         return BasicRewardNet(venv.observation_space, venv.action_space, use_state=True, use_action=True,
                               hid_sizes=(self.config.hidden,), normalize_input_layer=None)
 
     def make_continuous_reward_net(self, venv: VecEnv, task: TaskInfo, cfg: AdversarialContinuousConfig) -> RewardNet:
+        from imitation.rewards.reward_nets import BasicRewardNet
+        from imitation.util import networks
         return BasicRewardNet(venv.observation_space, venv.action_space, use_state=True, use_action=True,
                               hid_sizes=(32, 32), normalize_input_layer=networks.RunningNorm)
 
     def make_trainer(self, **kwargs) -> AdversarialTrainer:
+        from imitation.algorithms.adversarial.gail import GAIL as ImitationGAIL
         return ImitationGAIL(**kwargs)
 
     def readout_net(self, trainer: AdversarialTrainer) -> RewardNet:
@@ -581,18 +488,22 @@ class AIRL(AdversarialIRL):
     configs: ClassVar[dict[str, type]] = {"mujoco": AIRLContinuousConfig}
 
     def make_reward_net(self, venv: VecEnv, task: TaskInfo) -> RewardNet:
+        from imitation.rewards.reward_nets import BasicShapedRewardNet
         return BasicShapedRewardNet(venv.observation_space, venv.action_space, use_state=True, use_action=False,
                                     reward_hid_sizes=(self.config.hidden,),
                                     potential_hid_sizes=(self.config.hidden,),
                                     discount_factor=task.gamma, normalize_input_layer=None)
 
     def make_continuous_reward_net(self, venv: VecEnv, task: TaskInfo, cfg: AdversarialContinuousConfig) -> RewardNet:
+        from imitation.rewards.reward_nets import BasicShapedRewardNet
+        from imitation.util import networks
         return BasicShapedRewardNet(venv.observation_space, venv.action_space, use_state=True,
                                     use_action=cfg.reward_inputs == "state_action", reward_hid_sizes=(32,),
                                     potential_hid_sizes=(32, 32), discount_factor=task.gamma,
                                     normalize_input_layer=networks.RunningNorm)
 
     def make_trainer(self, **kwargs) -> AdversarialTrainer:
+        from imitation.algorithms.adversarial.airl import AIRL as ImitationAIRL
         return ImitationAIRL(**kwargs)
 
     def readout_net(self, trainer: AdversarialTrainer) -> RewardNet:

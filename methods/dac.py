@@ -127,30 +127,28 @@ absorbing states on. Profiles change budgets only: smoke 300 steps (100 random, 
 actor from the 100th), quick 5,000 steps (4,000 updates; 90-110 s a Hopper fit on one shared core).
 A discriminator step (256-256 on 200 rows plus the penalty's double backward on 100) costs about
 half a 400-300 TD3 step, so DAC runs at ~0.6x plain SB3 TD3's updates per second (bench/dac_speed.py).
+
+The continuous form's torch, gymnasium and SB3 subclasses (TD3 generator, replay buffer...) live in methods/dac_td3.py.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, ClassVar
+from typing import TYPE_CHECKING, Callable, ClassVar
 
-import gymnasium as gym
 import numpy as np
-import torch
-from stable_baselines3 import TD3
-from stable_baselines3.common.buffers import ReplayBuffer
-from stable_baselines3.common.noise import NormalActionNoise
-from stable_baselines3.common.policies import ContinuousCritic
-from stable_baselines3.td3.policies import TD3Policy
-from torch import nn
 
 from envs.config_fields import bounded, check_config, one_of
 from envs.datasets import Batch, ObservationDataset, concatenate
-from envs.mujoco.ppo import torch_threads, vec_env
 from envs.seeding import seeded_global_rngs
 from methods.base import FitResult, IRLMethod, NotApplicable, RecoveredReward, TaskInfo
-from methods.nets import NetReward
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from methods.dac_td3 import DiscriminatorActorCritic
 
 Array = np.ndarray
 
@@ -201,6 +199,8 @@ def absorbing_transitions(s: Array, a: Array, s_next: Array, terminal: Array, n_
 def encode(s: Array, a: Array, n_states: int, n_actions: int) -> torch.Tensor:
     """(N, S + A + 1) discriminator inputs: one-hot(s) ++ one-hot(a) ++ [0] for ordinary pairs,
     zeros ++ [1] for the absorbing state (index n_states)."""
+    import torch
+
     s, a = torch.as_tensor(s), torch.as_tensor(a)
     x = torch.zeros(len(s), n_states + n_actions + 1)
     absorbing = s == n_states
@@ -214,6 +214,8 @@ def encode(s: Array, a: Array, n_states: int, n_actions: int) -> torch.Tensor:
 # --- discriminator ---------------------------------------------------------------------------------
 
 def make_discriminator(in_dim: int, hidden: int, generator: torch.Generator) -> nn.Module:
+    from torch import nn
+
     net = nn.Sequential(nn.Linear(in_dim, hidden), nn.Tanh(), nn.Linear(hidden, 1))
     for layer in (net[0], net[2]):  # authors: orthogonal init (gain 1), zero biases
         nn.init.orthogonal_(layer.weight, generator=generator)
@@ -228,6 +230,9 @@ def discriminator_loss(net: nn.Module, x_expert: torch.Tensor, x_policy: torch.T
     """BCE (expert 1, policy 0) + lambd * WGAN-GP penalty on interpolates of policy and expert inputs.
     expert_weights: per-row weights of the expert BCE (its mean of weight * loss, as TF's weighted
     losses); gradient: d logit / d x (default: the one-hidden-layer net's written-out input_gradient)."""
+    import torch
+    from torch import nn
+
     logit_e, logit_p = net(torch.cat([x_expert, x_policy])).squeeze(1).split([len(x_expert), len(x_policy)])
     bce = (nn.functional.binary_cross_entropy_with_logits(logit_e, torch.ones_like(logit_e), weight=expert_weights)
            + nn.functional.binary_cross_entropy_with_logits(logit_p, torch.zeros_like(logit_p)))
@@ -244,6 +249,8 @@ def input_gradient(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
     W1^T (w2 * (1 - tanh(W1 x + b1)^2)). Equal to torch.autograd.grad(..., create_graph=True) (a test
     checks) but a plain differentiable expression: one backward pass per step instead of a double
     backward, which halves the discriminator step (the bulk of DAC's time on a table)."""
+    import torch
+
     first, last = net[0], net[2]
     hidden = torch.tanh(first(x))
     return ((1.0 - hidden ** 2) * last.weight) @ first.weight
@@ -251,6 +258,8 @@ def input_gradient(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 def logit_table(net: nn.Module, n_states: int, n_actions: int) -> Array:
     """(S + 1, A) discriminator logits on every pair; the last row is the absorbing state."""
+    import torch
+
     s = np.repeat(np.arange(n_states + 1), n_actions)
     a = np.tile(np.arange(n_actions), n_states + 1)
     with torch.no_grad():
@@ -379,6 +388,8 @@ def expert_inputs(batch: Batch, rate: int, absorbing: bool, low: Array, high: Ar
     """The discriminator's expert inputs [s, indicator, scaled a] after the absorbing wrapper and the
     subsampling, their BCE weights (an absorbing row 1 / rate, as the authors weigh the rows that
     subsampling does not thin out), and the number of absorbing rows."""
+    import torch
+
     terminals = batch.terminals if (absorbing and batch.terminals is not None) else np.zeros(len(batch), dtype=bool)
     obs, actions, _, is_abs = absorbing_pairs(batch.observations, batch.actions, batch.next_observations, terminals)
     starts = np.insert(np.asarray(batch.episode_starts, dtype=bool), np.flatnonzero(terminals) + 1, False)
@@ -396,74 +407,12 @@ def scale_actions(actions: Array, low: Array, high: Array) -> Array:
     return (2.0 * (np.asarray(actions, dtype=np.float32) - low) / (high - low) - 1.0).astype(np.float32)
 
 
-class AbsorbingObservations(gym.ObservationWrapper):
-    """The generator's environment: observations with the absorbing indicator 0 appended (float32)."""
-
-    def __init__(self, env: gym.Env) -> None:
-        super().__init__(env)
-        space = env.observation_space
-        self.observation_space = gym.spaces.Box(np.append(space.low, 0.0).astype(np.float32),
-                                                np.append(space.high, 1.0).astype(np.float32), dtype=np.float32)
-
-    def observation(self, observation: Array) -> Array:
-        return with_indicator(observation)
-
-
-class AbsorbingReplayBuffer(ReplayBuffer):
-    """SB3's replay buffer with DAC's treatment of episode ends, storing no reward at all: a
-    termination (done, not a time limit) is stored as (s, a, s_abs, not done) and (s_abs, 0, s_abs,
-    not done); a time-limit end as (s, a, s', not done) (the value is bootstrapped); with absorbing
-    "off" a termination is an ordinary done. Every stored reward is 0 (the environment's, hidden or
-    not, is dropped); `sample` returns TD3's minibatches with rewards r = reward_fn(s, a), the
-    current discriminator's logit."""
-
-    absorbing: bool = True
-    reward_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None
-
-    def add(self, obs, next_obs, action, reward, done, infos) -> None:  # noqa: ANN001 (SB3's signature)
-        assert len(done) == 1, "one environment"
-        zero, no = np.zeros(1, dtype=np.float32), np.zeros(1, dtype=bool)
-        terminal = bool(done[0]) and not infos[0].get("TimeLimit.truncated", False)
-        if terminal and self.absorbing:
-            s_abs = absorbing_state(obs.shape[-1] - 1)[None]
-            super().add(obs, s_abs, action, zero, no, [{}])
-            super().add(s_abs, s_abs, np.zeros_like(action), zero, no, [{}])
-        else:
-            super().add(obs, next_obs, action, zero, np.array([terminal and not self.absorbing]), [{}])
-
-    def sample(self, batch_size: int, env=None):  # noqa: ANN001
-        data = super().sample(batch_size, env)
-        with torch.no_grad():
-            rewards = self.reward_fn(data.observations, data.actions).reshape(-1, 1)
-        return data._replace(rewards=rewards)
-
-    def sample_inputs(self, batch_size: int) -> torch.Tensor:
-        """(batch, obs + 1 + act) discriminator inputs [s, indicator, a] of uniformly drawn stored pairs."""
-        rows = np.random.randint(0, self.size(), size=batch_size)
-        return torch.as_tensor(np.concatenate([self.observations[rows, 0], self.actions[rows, 0]], axis=1))
-
-
-class AbsorbingCritic(ContinuousCritic):
-    """TD3's twin critics with the action ignored in the absorbing state: Q(s_abs, a) = Q(s_abs, 0),
-    the authors' zeroed next actions at absorbing next states (ddpg_td3.py's a_mask)."""
-
-    def forward(self, obs: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        return super().forward(obs, actions * (1.0 - obs[:, -1:]))
-
-    def q1_forward(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-        return super().q1_forward(obs, actions * (1.0 - obs[:, -1:]))
-
-
-class AbsorbingTD3Policy(TD3Policy):
-    def make_critic(self, features_extractor=None) -> AbsorbingCritic:  # noqa: ANN001
-        kwargs = self._update_features_extractor(self.critic_kwargs, features_extractor)
-        return AbsorbingCritic(**kwargs).to(self.device)
-
-
 # --- the discriminator -----------------------------------------------------------------------------
 
 def make_mlp_discriminator(in_dim: int, hidden: int, generator: torch.Generator) -> nn.Module:
     """The authors' discriminator: hidden-hidden tanh, orthogonal init (gain 1), zero biases."""
+    from torch import nn
+
     net = nn.Sequential(nn.Linear(in_dim, hidden), nn.Tanh(), nn.Linear(hidden, hidden), nn.Tanh(),
                         nn.Linear(hidden, 1))
     for layer in net[::2]:
@@ -474,6 +423,8 @@ def make_mlp_discriminator(in_dim: int, hidden: int, generator: torch.Generator)
 
 def autograd_input_gradient(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """d logit / d x of any discriminator, differentiable (a double backward in the loss)."""
+    import torch
+
     x = x.detach().requires_grad_(True)
     return torch.autograd.grad(net(x).sum(), x, create_graph=True)[0]
 
@@ -484,6 +435,8 @@ class DiscriminatorTrainer:
 
     def __init__(self, net: nn.Module, x_expert: torch.Tensor, w_expert: torch.Tensor, cfg: DACContinuousConfig,
                  generator: torch.Generator) -> None:
+        import torch
+
         self.net, self.x_expert, self.w_expert, self.generator = net, x_expert, w_expert, generator
         self.lambd, self.batch_size = cfg.grad_penalty, cfg.batch_size
         self.optimizer = torch.optim.Adam(net.parameters(), lr=cfg.disc_lr)
@@ -491,6 +444,8 @@ class DiscriminatorTrainer:
         self.updates = 0
 
     def update(self, x_policy: torch.Tensor) -> None:
+        import torch
+
         n = len(self.x_expert)  # the authors' expert minibatch is drawn without replacement
         rows = (torch.randperm(n, generator=self.generator)[:len(x_policy)] if n >= len(x_policy)
                 else torch.randint(n, (len(x_policy),), generator=self.generator))
@@ -505,20 +460,6 @@ class DiscriminatorTrainer:
             self.stats[key] = value if key not in self.stats else self.stats[key] + decay * (value - self.stats[key])
 
 
-class LogitReward(nn.Module):
-    """The observer's reward: logit D([s, 0], scaled a) at the real (non-absorbing) state."""
-
-    def __init__(self, net: nn.Module, low: Array, high: Array) -> None:
-        super().__init__()
-        self.net = net
-        self.register_buffer("low", torch.as_tensor(low, dtype=torch.float32))
-        self.register_buffer("high", torch.as_tensor(high, dtype=torch.float32))
-
-    def forward(self, obs: torch.Tensor, actions: torch.Tensor, next_obs: torch.Tensor) -> torch.Tensor:
-        scaled = 2.0 * (actions - self.low) / (self.high - self.low) - 1.0
-        return self.net(torch.cat([obs, torch.zeros(len(obs), 1), scaled], dim=1)).squeeze(1)
-
-
 class DeterministicActor:
     """DAC's own policy for the pipeline: the TD3 actor's deterministic action at [s, 0], in the
     action space's units, clipped to its bounds. (N, obs_dim) numpy -> (N, act_dim) float32."""
@@ -527,50 +468,14 @@ class DeterministicActor:
         self.actor, self.low, self.high = actor.requires_grad_(False).eval(), low, high
 
     def __call__(self, obs: Array) -> Array:
+        import torch
+
         with torch.no_grad():
             scaled = self.actor(torch.as_tensor(with_indicator(obs))).numpy()
         return np.clip(self.low + 0.5 * (scaled + 1.0) * (self.high - self.low), self.low, self.high).astype(np.float32)
 
 
 # --- the generator: SB3's TD3 ----------------------------------------------------------------------
-
-class DiscriminatorActorCritic(TD3):
-    """SB3's TD3 as DAC's generator. Its own update (TD3.train) is unchanged; around it: one
-    discriminator step before each TD3 step, minibatch rewards from the replay buffer's relabelling,
-    the actor's learning rate (0 for the first actor_delay critic updates, then actor_lr halved every
-    actor_lr_halving steps), its gradient clipped to actor_grad_clip, and random actions until
-    random_steps and the actor's first update (the authors' sample_random)."""
-
-    def configure_dac(self, discriminator: DiscriminatorTrainer, cfg: DACContinuousConfig) -> None:
-        self.discriminator, self.dac = discriminator, cfg
-        self.actor_updates = 0
-        self.actor.optimizer.register_step_pre_hook(self._before_actor_step)
-
-    def _before_actor_step(self, optimizer: torch.optim.Optimizer, args, kwargs) -> None:  # noqa: ANN001
-        if optimizer.param_groups[0]["lr"] == 0.0:
-            return  # the actor's delay: the step leaves the parameters as they are
-        if self.actor_updates == 0:
-            optimizer.state.clear()  # Adam starts afresh with the actor's first real update
-        self.actor_updates += 1
-        nn.utils.clip_grad_norm_(self.actor.parameters(), self.dac.actor_grad_clip)
-
-    def _update_learning_rate(self, optimizers) -> None:  # noqa: ANN001
-        cfg = self.dac
-        actor_lr = (0.0 if self._n_updates < cfg.actor_delay
-                    else cfg.actor_lr * 0.5 ** (self.num_timesteps // cfg.actor_lr_halving))
-        for optimizer, lr in ((self.actor.optimizer, actor_lr), (self.critic.optimizer, cfg.critic_lr)):
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-
-    def train(self, gradient_steps: int, batch_size: int = 100) -> None:
-        for _ in range(gradient_steps):
-            self.discriminator.update(self.replay_buffer.sample_inputs(batch_size))
-            super().train(1, batch_size)
-
-    def _sample_action(self, learning_starts: int, action_noise=None, n_envs: int = 1):  # noqa: ANN001
-        warm_up = self.num_timesteps < self.dac.random_steps or self.actor_updates == 0
-        return super()._sample_action(self.num_timesteps + 1 if warm_up else 0, action_noise, n_envs)
-
 
 def subsampling_rate(task: TaskInfo, trajectory_size: int) -> int:
     """The authors' rate: the environment's time limit // trajectory_size (1 without a time limit)."""
@@ -583,6 +488,14 @@ def subsampling_rate(task: TaskInfo, trajectory_size: int) -> int:
 def make_generator(cfg: DACContinuousConfig, task: TaskInfo, discriminator: DiscriminatorTrainer, seed: int
                    ) -> DiscriminatorActorCritic:
     """SB3's TD3 with DAC's settings on one simulated environment (indicator appended)."""
+    import torch
+    from stable_baselines3.common.noise import NormalActionNoise
+    from torch import nn
+
+    from envs.mujoco.ppo import vec_env
+    from methods.dac_td3 import (AbsorbingObservations, AbsorbingReplayBuffer, AbsorbingTD3Policy,
+                                 DiscriminatorActorCritic)
+
     act_dim = task.action_space.shape[0]
     noise = NormalActionNoise(np.zeros(act_dim), cfg.exploration_noise * np.ones(act_dim))
     venv = vec_env(lambda: AbsorbingObservations(task.simulator.make_env()), 1, seed)
@@ -604,6 +517,11 @@ def train_dac(cfg: DACContinuousConfig, data: ObservationDataset, task: TaskInfo
               ) -> tuple[DiscriminatorActorCritic, dict[str, float]]:
     """DAC's loop (the module docstring's box): the trained generator (its replay buffer and
     discriminator attached) and what the demonstrations became."""
+    import gymnasium as gym
+    import torch
+
+    from envs.mujoco.ppo import torch_threads
+
     if not isinstance(task.action_space, gym.spaces.Box):
         raise NotApplicable("DAC's continuous form needs a Box action space")
     low, high = (np.asarray(b, dtype=np.float32) for b in (task.action_space.low, task.action_space.high))
@@ -624,6 +542,11 @@ def train_dac(cfg: DACContinuousConfig, data: ObservationDataset, task: TaskInfo
 def fit_continuous(cfg: DACContinuousConfig, data: ObservationDataset, task: TaskInfo, seed: int) -> FitResult:
     """train_dac, then what the observer gets: logit D at real states, the absorbing state's
     discounted value as the termination term, and the actor as DAC's own policy."""
+    import torch
+
+    from methods.dac_td3 import LogitReward
+    from methods.nets import NetReward
+
     model, info = train_dac(cfg, data, task, seed)
     disc, buffer = model.discriminator, model.replay_buffer
     net = disc.net.requires_grad_(False)
@@ -667,6 +590,8 @@ class DAC(IRLMethod):
             raise ValueError("DAC's soft-Q generator needs the task's positive alpha as its temperature")
         n_s, n_a, temp = task.n_states, task.n_actions, task.alpha
         scale = task.alpha if cfg.reward_scale == "alpha" else 1.0
+        import torch
+
         rng = np.random.default_rng(seed)
         generator = torch.Generator().manual_seed(seed)
 

@@ -65,19 +65,19 @@ non-negative with a neutral end.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
-import torch
-from scipy import sparse
-from scipy.sparse.linalg import lsqr
 
 from envs.config_fields import bounded, check_config, one_of
 from envs.datasets import ObservationDataset
 from methods.base import (FitResult, IRLMethod, NotApplicable, RecoveredReward, TaskInfo, observer_transitions,
                           transition_counts)
-from methods.nets import (GaussianPolicies, MultiHeadNet, fit_gaussian_policies, gaussian_kl, holdout_blocks,
-                          masked_mean, minimise, stacked)
+
+if TYPE_CHECKING:
+    import torch
+
+    from methods.nets import GaussianPolicies, MultiHeadNet
 
 Array = np.ndarray
 
@@ -122,6 +122,8 @@ def inverted_improvement_rewards(policies: Array, transitions: Array, gamma: flo
 def fit_policies(counts_sa: Array, *, steps: int, lr: float, entropy_coef: float) -> Array:
     """Alg. 1 lines 1-3: tabular maximum likelihood of each batch, with an entropy bonus per
     sample (keeps unseen actions possible). counts_sa: (K+1, S, A) -> policies (K+1, S, A)."""
+    import torch
+
     counts = torch.as_tensor(counts_sa)
     logits = torch.zeros_like(counts, requires_grad=True)
     optimizer = torch.optim.Adam([logits], lr=lr)
@@ -150,6 +152,8 @@ def fit_consistent_reward(
     if solver == "exact":
         reward, potentials = _least_squares(targets, transitions, gamma, weights, state_only)
     else:
+        import torch
+
         P, t, w = (torch.as_tensor(x) for x in (transitions, targets, weights))
         start = np.zeros(n_s if state_only else (n_s, n_a)) if init is None else init
         reward_t = torch.tensor(start, requires_grad=True)
@@ -175,6 +179,9 @@ def _least_squares(targets: Array, transitions: Array, gamma: float, weights: Ar
     Eq. (5) has a null space (r + shaping g, f_k - g under the estimated dynamics): gradient steps
     drift along it, which changes the observer's policy wherever the estimated dynamics are wrong;
     the minimum-norm solution (LSQR from zero) does not drift."""
+    from scipy import sparse
+    from scipy.sparse.linalg import lsqr
+
     n_k, n_s, n_a = targets.shape
     n_r = n_s if state_only else n_s * n_a
     reward_block = sparse.csr_matrix(np.eye(n_s).repeat(n_a, axis=0) if state_only else np.eye(n_r))
@@ -294,6 +301,10 @@ class NetworkForm:
     module docstring. Batches are padded to one tensor (K+1, N, ...) with a mask."""
 
     def __init__(self, cfg: LfLNetworkConfig, data: ObservationDataset, task: TaskInfo, seed: int) -> None:
+        import torch
+
+        from methods.nets import holdout_blocks, stacked
+
         self.cfg, self.gamma = cfg, task.gamma
         self.generator = torch.Generator().manual_seed(seed)
         space = task.action_space
@@ -308,6 +319,8 @@ class NetworkForm:
         self.holdout = holdout_blocks(self.mask) if cfg.early_stopping == "holdout" else None
 
     def policies(self) -> GaussianPolicies:
+        from methods.nets import fit_gaussian_policies
+
         cfg = self.cfg
         return fit_gaussian_policies(self.obs, self.actions, self.mask, steps=cfg.policy_steps, lr=cfg.lr,
                                      entropy_coef=cfg.entropy_coef, generator=self.generator, hidden=cfg.policy_hidden,
@@ -319,6 +332,10 @@ class NetworkForm:
 
     def divergences(self, policies: GaussianPolicies) -> MultiHeadNet:
         """rho_k(s) ~ KL(pi_k(.|s) || pi_{k+1}(.|s)), regressed at D_k's states, k < K."""
+        import torch
+
+        from methods.nets import MultiHeadNet, gaussian_kl, masked_mean, minimise
+
         cfg = self.cfg
         obs, mask = self.obs[:-1], self.mask[:-1]
         with torch.no_grad():
@@ -340,6 +357,8 @@ class NetworkForm:
 
     def initial_reward(self) -> GaussianPolicies:
         """r_phi = ln pi_phi, pi_phi cloned on D_K by maximum likelihood (sec. 5.4)."""
+        from methods.nets import fit_gaussian_policies
+
         cfg = self.cfg
         return fit_gaussian_policies(self.obs[-1:], self.actions[-1:], self.mask[-1:], steps=cfg.reward_init_steps,
                                      lr=cfg.lr, entropy_coef=0.0, generator=self.generator, hidden=cfg.policy_hidden,
@@ -349,6 +368,10 @@ class NetworkForm:
         """Eq. (5): (r_phi(s, a) + f_k(s) - gamma f_k(s') - alpha (ln pi_k+1(a|s) + gamma rho_k(s')))^2
         over D_k, k < K; a terminating transition's s' is the absorbing state (termination "absorbing" or
         "pessimistic": no KL there, and one shaping value f_abs for every k)."""
+        import torch
+
+        from methods.nets import MultiHeadNet, masked_mean, minimise
+
         cfg, gamma = self.cfg, self.gamma
         obs, actions, next_obs, mask, ends = (x[:-1] for x in (self.obs, self.actions, self.next_obs, self.mask,
                                                                self.terminal))
@@ -399,6 +422,8 @@ def _own_heads(values: torch.Tensor, k: int, n: int) -> torch.Tensor:
 def _previous(x: torch.Tensor) -> torch.Tensor:
     """Rows moved down by one (row j holds row j - 1; row 0 is repeated): batched policy j then reads
     D_{j-1}, so that [1:] is pi_{k+1} at D_k."""
+    import torch
+
     return torch.cat([x[:1], x[:-1]])
 
 
@@ -409,6 +434,8 @@ class PolicyLogDensity:
         self.policy = policy
 
     def __call__(self, obs: Array, actions: Array, next_obs: Array) -> Array:
+        import torch
+
         with torch.no_grad():
             value = self.policy.log_prob(torch.as_tensor(obs, dtype=torch.float32)[None],
                                          torch.as_tensor(actions, dtype=torch.float32)[None])

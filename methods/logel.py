@@ -120,7 +120,6 @@ from dataclasses import dataclass
 from typing import Callable, ClassVar
 
 import numpy as np
-from scipy.optimize import minimize_scalar
 from scipy.special import log_ndtr, log_softmax, softmax
 
 from envs.config_fields import bounded, check_config, one_of
@@ -281,6 +280,8 @@ def block_coordinate_descent(deltas: Array, jacobians: Array,
 
 def behaviour_scale(reward: Array, mdp: TabularMDP, alpha: float, counts_sa: Array) -> float:
     """c > 0 maximising sum n(s,a) ln pi*_{c r}(a|s), pi* the soft-optimal policy at alpha."""
+    from scipy.optimize import minimize_scalar
+
     def nll(log_c: float) -> float:
         policy = soft_optimal_policy(mdp, alpha, np.exp(log_c) * reward, tol=1e-10)
         return -float((counts_sa * np.log(np.maximum(policy, 1e-300))).sum())

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
-from scipy.optimize import minimize
 
 from envs.config_fields import bounded, check_config, one_of
 from envs.datasets import ObservationDataset
@@ -82,6 +81,8 @@ class MaxEntIRL(IRLMethod):
         super().applicable(data, task)
 
     def fit(self, data: ObservationDataset, task: TaskInfo, *, seed: int) -> FitResult:
+        from scipy.optimize import minimize
+
         cfg: MaxEntConfig = self.config
         n_s, n_a = task.n_states, task.n_actions
         counts = transition_counts(data, n_s, n_a)

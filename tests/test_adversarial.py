@@ -6,7 +6,8 @@ from envs.tabular.learners import ExpertConfig, SPIConfig, run_learner
 from envs.tabular.mdp import soft_optimal_policy, soft_score
 from envs.tabular.streams import TabularStreams
 from methods.base import NotApplicable
-from methods.adversarial import AIRL, GAIL, AdversarialConfig, TabularVecEnv, demonstrations
+from methods.adversarial import AIRL, GAIL, AdversarialConfig, demonstrations
+from methods.adversarial_imitation import TabularVecEnv
 from tests.conftest import grid_info
 
 SMOKE = AdversarialConfig(**AIRL.profiles["smoke"])

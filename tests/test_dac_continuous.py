@@ -17,9 +17,9 @@ from envs.mujoco.envs import make_env
 from envs.protocol import ProtocolConfig
 from envs.registry import build_task
 from envs.task import Simulator
-from methods.dac import (DAC, AbsorbingReplayBuffer, AbsorbingTD3Policy, DACConfig, DACContinuousConfig,
-                         LogitReward, absorbing_pairs, autograd_input_gradient, discriminator_loss, expert_inputs,
-                         make_mlp_discriminator, subsample_episodes, train_dac)
+from methods.dac import (DAC, DACConfig, DACContinuousConfig, absorbing_pairs, autograd_input_gradient,
+                         discriminator_loss, expert_inputs, make_mlp_discriminator, subsample_episodes, train_dac)
+from methods.dac_td3 import AbsorbingReplayBuffer, AbsorbingTD3Policy, LogitReward
 
 CELL = {"task": {"name": "hopper"}, "learner": {"name": "ppo"}, "method": {"name": "dac"}}
 SMOKE = DACContinuousConfig(**DACContinuousConfig.profiles["smoke"])

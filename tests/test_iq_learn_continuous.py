@@ -17,8 +17,8 @@ from envs.protocol import ProtocolConfig
 from envs.registry import build_task
 from envs.task import Simulator
 from methods.base import NotApplicable
-from methods.iq_learn import (IQLearn, IQLearnContinuousConfig, InverseSoftBellmanReward, continuous_iq_loss,
-                              train_iq_sac)
+from methods.iq_learn import IQLearn, IQLearnContinuousConfig, continuous_iq_loss, train_iq_sac
+from methods.iq_learn_sac import InverseSoftBellmanReward
 
 SMOKE = IQLearnContinuousConfig(**IQLearnContinuousConfig.profiles["smoke"])
 OFFLINE = IQLearnContinuousConfig(**IQLearnContinuousConfig.profiles["smoke"], setting="offline")

@@ -3,7 +3,7 @@ import pytest
 from scipy.special import logsumexp
 
 from envs.tabular.gridworld import lfl_gridworld, state_index
-from envs.tabular.streams import TabularEnv
+from envs.tabular.gym_env import TabularEnv
 from envs.tabular.mdp import (TabularMDP, boltzmann, shaping, soft_optimal_policy, soft_policy_improvement,
                           soft_q_values, soft_score, soft_state_values, uniform_policy)
 from tests.conftest import random_mdp

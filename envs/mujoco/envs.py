@@ -4,14 +4,18 @@ Variable horizon: gymnasium's v4 environments (the LfL paper's tasks; Hopper, Wa
 end an episode when the body falls). Fixed horizon: the `seals` forms (imitation's benchmark),
 which never terminate early, because an episode's length leaks the reward through termination.
 Reacher already runs a fixed 50 steps and has no seals form: its fixed form is Reacher-v4.
+
+HiddenReward, the gymnasium.Wrapper that hides the reward, lives in envs.mujoco.hidden_reward.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Callable
 
-import gymnasium as gym
 import numpy as np
+
+if TYPE_CHECKING:
+    import gymnasium as gym
 
 ENV_IDS: dict[str, tuple[str, str]] = {  # task -> (variable-horizon id, fixed-horizon id)
     "reacher": ("Reacher-v4", "Reacher-v4"),
@@ -28,27 +32,17 @@ def env_id(task: str, fixed_horizon: bool) -> str:
 
 def make_env(task: str, fixed_horizon: bool) -> gym.Env:
     """The task's environment with its true reward (for learners, experts and scoring only)."""
+    import gymnasium as gym
+
     name = env_id(task, fixed_horizon)
     if name.startswith("seals/"):
         import seals  # noqa: F401  (registers the seals/ ids)
     return gym.make(name)
 
 
-class HiddenReward(gym.Wrapper):
-    """The simulator an observer may roll out in: every step returns reward 0.0 and an empty info
-    dict (gymnasium's MuJoCo environments put the reward's terms there: reward_run, reward_ctrl,
-    x_velocity, forward_reward, ...). Termination stays the environment's."""
-
-    def reset(self, **kwargs) -> tuple[Any, dict]:
-        observation, _ = self.env.reset(**kwargs)
-        return observation, {}
-
-    def step(self, action) -> tuple[Any, float, bool, bool, dict]:
-        observation, _, terminated, truncated, _ = self.env.step(action)
-        return observation, 0.0, terminated, truncated, {}
-
-
 def hidden_env_factory(task: str, fixed_horizon: bool) -> Callable[[], gym.Env]:
+    from envs.mujoco.hidden_reward import HiddenReward
+
     return lambda: HiddenReward(make_env(task, fixed_horizon))
 
 

@@ -6,6 +6,9 @@ of its config and seed. No observation normalization: the recorded batches are r
 the environment emits them, and a policy acts on raw observations. Actions everywhere (learner
 batches, expert demonstrations, what the observer's reward is asked about) are the actions the
 environment executed: the policy's Gaussian samples clipped to the action space.
+
+RecordRollouts, the SB3 callback that records the learner's batches, lives in envs.mujoco.rollouts;
+torch and SB3 are imported by the functions that use them.
 """
 
 from __future__ import annotations
@@ -18,17 +21,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-import gymnasium as gym
 import numpy as np
-import torch
-from stable_baselines3 import PPO
-from stable_baselines3.common.callbacks import BaseCallback
-from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
 
 from envs.datasets import Batch, default_cache_dir
 from envs.seeding import seeded_global_rngs
+
+if TYPE_CHECKING:
+    import gymnasium as gym
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.vec_env import VecEnv
 
 Array = np.ndarray
 # Every policy of a task is scored on the same episodes (start states, action noise): the learner's
@@ -59,12 +62,17 @@ class PPOSettings:
 
 
 def vec_env(make: Callable[[], gym.Env], n: int, seed: int) -> VecEnv:
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
     venv = DummyVecEnv([make] * n)
     venv.seed(seed)
     return venv
 
 
 def make_ppo(venv: VecEnv, settings: PPOSettings, seed: int) -> PPO:
+    import torch
+    from stable_baselines3 import PPO
+
     return PPO("MlpPolicy", venv, seed=seed, device="cpu", n_steps=settings.n_steps,
                batch_size=max(1, settings.steps_per_update // settings.n_minibatches), n_epochs=settings.n_epochs,
                learning_rate=settings.learning_rate, clip_range=settings.clip_range, gamma=settings.gamma,
@@ -90,6 +98,8 @@ def episode_stats(policy, make: Callable[[], gym.Env], episodes: int, seed: int,
 
 def _episode_stats(policy, make: Callable[[], gym.Env], episodes: int, seed: int,
                    deterministic: bool) -> tuple[Array, Array]:
+    import torch
+
     envs = [make() for _ in range(episodes)]
     space = envs[0].action_space
     obs = np.stack([env.reset(seed=seed + i)[0] for i, env in enumerate(envs)])
@@ -111,57 +121,12 @@ def _episode_stats(policy, make: Callable[[], gym.Env], episodes: int, seed: int
     return returns, lengths
 
 
-class RecordRollouts(BaseCallback):
-    """Before each observed update u, the rollouts of that update (the policy after u updates) in
-    environments 0..n_observed-1, one environment's stream after the other: raw observations, the
-    executed (clipped) actions, next observations (the terminal observation at an episode's end),
-    episode starts and terminations (an episode's end that is not a time limit); and the policy's
-    true score."""
-
-    def __init__(self, observed: list[int], score: Callable[[Any], float], n_observed: int = 1) -> None:
-        super().__init__()
-        self.observed, self.score, self.n_observed = set(observed), score, n_observed
-        self.update = -1
-        self.batches: list[Batch] = []
-        self.scores: list[float] = []
-        self._rows: list[list[tuple[Array, Array, Array, bool, bool]]] = []
-        self._starts = [True] * n_observed
-
-    def _on_rollout_start(self) -> None:
-        self.update += 1
-        self._rows = [[] for _ in range(self.n_observed)]
-
-    def _on_step(self) -> bool:
-        dones, infos = self.locals["dones"], self.locals["infos"]
-        recording = self.update in self.observed
-        for i in range(self.n_observed):
-            if recording:
-                obs = self.locals["obs_tensor"][i].numpy().copy()
-                action = self.locals["clipped_actions"][i].copy()  # what the environment executed
-                done = bool(dones[i])
-                next_obs = infos[i]["terminal_observation"] if done else self.locals["new_obs"][i]
-                terminal = done and not infos[i].get("TimeLimit.truncated", False)
-                self._rows[i].append((obs, action, np.asarray(next_obs).copy(), self._starts[i], terminal))
-            self._starts[i] = bool(dones[i])
-        return True
-
-    def _on_rollout_end(self) -> None:
-        if self.update in self.observed:
-            columns = []
-            for rows in self._rows:
-                obs, actions, next_obs, starts, terminals = (np.stack(column) for column in zip(*rows))
-                starts[0] = True  # the observer's stream of this environment begins here
-                columns.append((obs, actions, next_obs, starts, terminals))
-            obs, actions, next_obs, starts, terminals = (np.concatenate(c) for c in zip(*columns))
-            self.batches.append(Batch(obs.astype(np.float32), actions.astype(np.float32),
-                                      next_obs.astype(np.float32), starts.astype(bool), terminals.astype(bool)))
-            self.scores.append(self.score(self.model.policy))
-
-
 def record_learner(make: Callable[[], gym.Env], settings: PPOSettings, observed: list[int], *, seed: int,
                    eval_episodes: int, observed_envs: int = 1) -> tuple[list[Batch], list[float]]:
     """Train PPO until the last observed update's rollout is collected; returns the rollouts of
     environments 0..observed_envs-1 per observed update and the observed policies' mean true returns."""
+    from envs.mujoco.rollouts import RecordRollouts
+
     with seeded_global_rngs(seed), torch_threads(1):
         venv = vec_env(make, settings.n_envs, seed)
         model = make_ppo(venv, settings, seed)
@@ -185,6 +150,8 @@ def train_ppo(make: Callable[[], gym.Env], settings: PPOSettings, steps: int, *,
 @contextmanager
 def torch_threads(n: int) -> Iterator[None]:
     """n torch threads inside the block (one: determinism, and one core per trial)."""
+    import torch
+
     before = torch.get_num_threads()
     torch.set_num_threads(n)
     try:
@@ -241,6 +208,8 @@ def cached_expert(spec: dict[str, Any], train: Callable[[], PPO], cache_dir: Pat
 def _load(path: Path) -> PPO | None:
     """A cached model, or None where there is none or it does not load. SB3's load reseeds the
     global generators with the saved seed: the caller's are given back."""
+    from stable_baselines3 import PPO
+
     if not path.exists():
         return None
     try:
@@ -258,6 +227,8 @@ def demonstrations(policy, make: Callable[[], gym.Env], episodes: int, seed: int
 
 
 def _demonstrations(policy, make: Callable[[], gym.Env], episodes: int, seed: int) -> Batch:
+    import torch
+
     rows: list[tuple[Array, Array, Array, bool, bool]] = []
     env = make()
     for i in range(episodes):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import gymnasium as gym
 import numpy as np
 
 from envs.config_fields import bounded, check_config
@@ -15,7 +14,7 @@ from envs.tabular.gridworld import ALPHA, GAMMA, SIZE, lfl_gridworld
 from envs.tabular.learners import run_learner
 from envs.tabular.mdp import TabularMDP, soft_optimal_policy, soft_score, uniform_policy
 from envs.tabular.patchgrid import patch_gridworld
-from envs.tabular.streams import TabularEnv, TabularStreams
+from envs.tabular.streams import TabularStreams
 from envs.task import Simulator, Task, TaskInfo
 
 
@@ -67,6 +66,8 @@ class TabularTask(Task):
         return dataset, reference
 
     def info(self, protocol: ProtocolConfig) -> TaskInfo:
+        import gymnasium as gym
+
         mdp = self.mdp
         return TaskInfo(name=self.name, track=self.track, gamma=mdp.gamma, alpha=self.alpha,
                         observation_space=gym.spaces.Discrete(mdp.n_states),
@@ -77,6 +78,8 @@ class TabularTask(Task):
                         features=mdp.features, start=mdp.start)
 
     def simulator(self) -> Simulator:
+        from envs.tabular.gym_env import TabularEnv
+
         hidden = self.mdp.with_reward(np.zeros_like(self.mdp.reward))  # an observer's simulator pays nothing
         return Simulator(make_env=lambda: TabularEnv(hidden),
                          make_streams=lambda n, max_steps, rng: TabularStreams(hidden.transitions, hidden.start, n,
