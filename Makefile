@@ -15,9 +15,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/irlbench run lfl-table1 --store results/demo
-	$(BIN)/irlbench run lfl-table2 --seeds 2 --store results/demo
-	$(BIN)/irlbench report --store results/demo
+	$(BIN)/irlbench run lfl-table1 --store runs/demo
+	$(BIN)/irlbench run lfl-table2 --seeds 2 --store runs/demo
+	$(BIN)/irlbench report --store runs/demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -13,13 +13,14 @@ import json
 import os
 import signal
 import socket
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable
 
-from benchmark import reaper
+from benchmark import plugins, reaper
 from benchmark.config import ConfigError
 from benchmark.pipeline import empty_record, now, run_trial_limited, versions
 from envs.datasets import default_cache_dir
@@ -144,10 +145,19 @@ def run_ray(configs: list[dict[str, Any]], on_record: OnRecord, *, cache_dir: Pa
     # Absolute paths only: Tune runs trials in their own working directories, on other nodes too.
     cache = str((cache_dir or default_cache_dir()).resolve())
     check_reachable(address)
+    # the plugin methods the trials use: a file's text travels in the trials' parameters; on a cluster,
+    # Ray uploads a module's or an installed plugin's package to every node (runtime_env py_modules)
+    shipped = plugins.shipment(configs)
+    runtime_env = {"py_modules": plugins.py_modules(shipped)} if address and plugins.py_modules(shipped) else None
+    local = not address or address == "local"
     sigterm = signal.getsignal(signal.SIGTERM)
     try:
-        ray.init(address=address, ignore_reinit_error=True, include_dashboard=False, log_to_driver=False,
-                 configure_logging=False)
+        with quiet_ray(local):
+            if local:
+                print(f"starting Ray ({cpus} CPU{'s' * (cpus != 1)})" if (cpus := len(os.sched_getaffinity(0)))
+                      else "starting Ray", file=sys.stderr, flush=True)
+            ray.init(address=address, ignore_reinit_error=True, include_dashboard=False, log_to_driver=False,
+                     configure_logging=False, runtime_env=runtime_env)
         if sigterm is not None and threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, sigterm)  # ray.init's own handler would exit at once (code 15)
     except ConnectionError as error:
@@ -155,11 +165,18 @@ def run_ray(configs: list[dict[str, Any]], on_record: OnRecord, *, cache_dir: Pa
                           "`ray start` on Ray >= 2.59 uses token authentication: set RAY_AUTH_MODE=token on the "
                           "driver as on every node (the token is read from ~/.ray/auth_token or RAY_AUTH_TOKEN)"
                           ) from None
-    if not address or address == "local":  # a Ray started here: its agents would outlive a driver killed with -9
+    if local:  # a Ray started here: its agents would outlive a driver killed with -9
         reaper.start_for_this_process()
 
     def trainable(params: dict[str, Any]) -> None:
         config = params["config"]
+        try:
+            plugins.ensure(params["plugins"])
+        except Exception as error:  # a plugin this node cannot load: the trial's record says so
+            record = empty_record(config)
+            record.update(status="failed", error=f"{type(error).__name__}: {error}", created_at=now(), versions=versions())
+            tune.report({"record": json.dumps(record)})
+            return
         match_threads(trial_resources(config)["cpu"])
         cache_dir = Path(params["cache_dir"]) if params["cache_dir"] else None  # None: the node's own cache
         record = run_trial_limited(config, cache_dir=cache_dir, time_limit_s=params["time_limit_s"])
@@ -205,7 +222,7 @@ def run_ray(configs: list[dict[str, Any]], on_record: OnRecord, *, cache_dir: Pa
         # On a cluster every node caches datasets under its own $IRLBENCH_CACHE (or ~/.cache/irlbench):
         # the driver's path may not exist there. A local Ray shares the driver's cache.
         param_space={"config": tune.grid_search(configs), "cache_dir": None if address else cache,
-                     "time_limit_s": time_limit_s},
+                     "time_limit_s": time_limit_s, "plugins": shipped},
         # One worker process per CPU serves trial after trial: without reuse every trial pays a
         # fresh actor plus torch/SB3 imports (~3 s, more than most tabular trials take).
         tune_config=tune.TuneConfig(reuse_actors=True),
@@ -213,13 +230,30 @@ def run_ray(configs: list[dict[str, Any]], on_record: OnRecord, *, cache_dir: Pa
                                   failure_config=tune.FailureConfig(max_failures=0)),
     )
     try:
-        with Stop.deferring():
+        with Stop.deferring(), quiet_ray(local):
             tuner.fit()
     except BaseException as error:
         stop_trials(ray)
         if records.error is not None and isinstance(error, TuneError):
             raise records.error from None
         raise
+
+
+@contextmanager
+def quiet_ray(local: bool) -> Iterator[None]:
+    """Ray's own notices (token authentication, Tune's "Failed to fetch metrics" for the result
+    files this suite turns off) kept out of a local run's terminal; errors still show. On a cluster
+    (`--address`) they stay: they may concern the cluster."""
+    import logging
+
+    logger = logging.getLogger("ray")
+    level = logger.level
+    if local:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def stop_trials(ray) -> None:

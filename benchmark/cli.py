@@ -1,32 +1,33 @@
-"""The irlbench command line: list, run, export, report."""
+"""The irlbench command line: list, run, export, report (a thin layer over benchmark/api.py).
+
+Only what a command needs is imported, when it needs it: `--help` and `list` start in a fraction
+of a second (list reads the declarations, never torch or Ray)."""
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import dataclasses
 import os
 import shlex
 import signal
 import sys
 import warnings
-from pathlib import Path
 
-import pandas as pd
-
-from benchmark import report as reports
-from benchmark.store import IDENTITY, ResultsStore, StoreError, StoreWarning
-from benchmark.suite_files import PROFILES, ConfigError, suite_layout, suite_names
+from benchmark.suite_files import PROFILES, ConfigError, suite_names
+from benchmark.tables import AGGREGATES, NORMALIZATIONS, NORMALIZED
 
 # Exit codes: 0 done; 1 some trials failed or timed out (their records say why); 2 bad input (nothing
 # was run or written); 3 the store could not be written mid-run; 128 + signal number when
 # interrupted (130 for Ctrl-C, 143 for SIGTERM).
 EXIT_TRIALS_FAILED, EXIT_BAD_INPUT, EXIT_STORE = 1, 2, 3
-BACKEND_NAMES = ("ray", "serial")  # benchmark.backends.BACKENDS, named here so `report` never imports Ray
+BACKEND_NAMES = ("ray", "serial")  # benchmark.backends.BACKENDS, named here so that --help never imports Ray
+DEFAULT_STORE, RESULTS = "runs", "results"  # benchmark.api's: a run's own store; the committed records
+FORMATS = ("md", "tex", "csv", "html")
 
 EXPORT_COLUMNS = ["suite", "label", "task", "learner", "method", "seed", "profile", "status", "score",
                   "learner_first_score", "learner_last_score", "optimal_score", "random_score", "regret",
                   "normalized_score", "normalized_score_expert", "epic_distance", "trial_id", "error"]
+PLUGIN_HELP = ("a module name or a .py file defining IRLMethod subclasses, registered beside the built-in methods "
+               "(repeatable; installed packages' entry points in the group irlbench.methods are always loaded)")
 
 
 class Parser(argparse.ArgumentParser):
@@ -34,15 +35,32 @@ class Parser(argparse.ArgumentParser):
         raise ConfigError(message)
 
 
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("irlbench")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(prog="irlbench", description="Comparative benchmarking suite for inverse RL.")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    sub.add_parser("list", help="methods, tasks, learners, suites")
+    parser = Parser(prog="irlbench", description="Comparative benchmarking suite for inverse RL.",
+                    epilog="`irlbench COMMAND --help` shows a command's options.")
+    parser.add_argument("--version", action="version", version=f"irlbench {version()}")
+    sub = parser.add_subparsers(dest="command", parser_class=Parser, metavar="COMMAND")
+    listing = sub.add_parser("list", help="methods, reference rows, tasks, learners, the protocol (with every config "
+                                          "key and its default) and suites")
+    listing.add_argument("--plugin", dest="plugins", action="append", default=[], metavar="MODULE_OR_FILE.py",
+                         help=PLUGIN_HELP)
     run = sub.add_parser("run", help="run a suite (finished trials are skipped)")
-    run.add_argument("suite")
+    run.add_argument("suite", help=f"a packaged suite ({', '.join(suite_names())}) or the path of a suite file")
     run.add_argument("--seeds", type=int, default=None, help="seeds 0..N-1 (default: the suite's)")
-    run.add_argument("--profile", default="quick", help=f"budget profile: {', '.join(PROFILES)}")
-    run.add_argument("--store", default="results", help="results store directory (default: results)")
+    run.add_argument("--profile", default="quick", help=f"budget profile: {', '.join(PROFILES)} (default: quick)")
+    run.add_argument("--store", default=DEFAULT_STORE,
+                     help=f"results store directory (default: {DEFAULT_STORE}; the committed records in "
+                          f"{RESULTS}/ are written only when named)")
     run.add_argument("--backend", default="ray", help=f"{', '.join(BACKEND_NAMES)} (default: ray)")
     run.add_argument("--address", default=os.environ.get("RAY_ADDRESS"),
                      help="an existing Ray cluster to run on, e.g. ray://head:10001 or head:6379 "
@@ -54,38 +72,57 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--only", dest="filters", action="append", default=[], metavar="KEY=VALUE",
                      help="run only the trials with this config value, e.g. --only method.name=gail (a part of a "
                           "board; repeatable: one key twice takes either value, two keys both)")
+    run.add_argument("--plugin", dest="plugins", action="append", default=[], metavar="MODULE_OR_FILE.py",
+                     help=PLUGIN_HELP)
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     export = sub.add_parser("export", help="one CSV row per trial on stdout")
     report = sub.add_parser("report", help="tables in the paper layouts, figures and the HTML leaderboard")
     for p in (export, report):
-        p.add_argument("--store", default="results", help="results store directory (default: results)")
+        p.add_argument("--store", default=RESULTS, help=f"results store directory (default: {RESULTS}, the "
+                                                        "committed records)")
         p.add_argument("--suite", default=None, help="only this suite (default: every suite in the store)")
     report.add_argument("--format", default="md", help=f"one or more of {', '.join(FORMATS)}, comma-separated "
                         "(default: md); without --out the first is printed")
     report.add_argument("--out", default=None, metavar="DIR",
                         help="write report.<format> files and figures/ (PNG and PDF) into DIR")
-    report.add_argument("--metric", default=reports.NORMALIZED,
+    report.add_argument("--metric", default=NORMALIZED,
                         help="the value in the tables: normalized (default), policy_normalized or a record metric "
                              "(score, regret, epic_distance, ...)")
     report.add_argument("--normalization", default="protocol",
-                        help=f"{', '.join(reports.NORMALIZATIONS)} (default protocol: LfL's for learner sequences, "
+                        help=f"{', '.join(NORMALIZATIONS)} (default protocol: LfL's for learner sequences, "
                              "imitation's for expert demonstrations)")
     report.add_argument("--aggregate", default="mean",
-                        help=f"{', '.join(reports.AGGREGATES)}: cells as mean ± std, or IQM with a 95%% bootstrap "
+                        help=f"{', '.join(AGGREGATES)}: cells as mean ± std, or IQM with a 95%% bootstrap "
                              "interval (default: mean)")
     report.add_argument("--no-figures", action="store_true", help="tables only")
     return parser
 
 
-def cmd_list() -> int:
+def cmd_list(args: argparse.Namespace) -> int:
+    import dataclasses
+    import textwrap
+
+    from benchmark import plugins
     from benchmark.config import SECTIONS, load_suite
     from benchmark.references import REFERENCES
     from envs.registry import LEARNERS, TRACK_OF_TASK
     from methods.registry import METHODS
 
+    plugins.load_all(args.plugins)
+    width = max(60, min(120, os.get_terminal_size(sys.stdout.fileno()).columns if sys.stdout.isatty() else 100))
     doc = lambda cls: (cls.__doc__ or "").strip().splitlines()[0]  # noqa: E731
-    fields = lambda cls: ", ".join(f"{f.name}={f.default!r}" for f in dataclasses.fields(cls))  # noqa: E731
-    print("methods:")
+
+    def keys(cls: type, label: str = "") -> str:
+        """A config class's keys with their defaults, wrapped under its entry."""
+        fields = ", ".join(f"{f.name}={f.default!r}" for f in dataclasses.fields(cls)) or "(no keys)"
+        return textwrap.fill(fields, width, initial_indent=" " * 6 + label, subsequent_indent=" " * 8,
+                             break_on_hyphens=False)
+
+    def entry(name: str, description: str) -> None:
+        print(textwrap.fill(f"{name:22s} {description}", width, initial_indent="  ", subsequent_indent=" " * 8,
+                            break_on_hyphens=False))
+
+    print("methods (their config keys and defaults, per track where a track's form has its own):")
     for name, cls in sorted(METHODS.items()):
         by_track = {}
         for track in sorted(cls.tracks):
@@ -95,119 +132,71 @@ def cmd_list() -> int:
             access = f", needs {next(iter(by_track.values()))}" if next(iter(by_track.values())) else ""
         else:
             access = ", needs " + ", ".join(f"{need or 'nothing'} ({track})" for track, need in by_track.items())
-        print(f"  {name:22s} uses {cls.uses}, tracks {', '.join(sorted(cls.tracks))}{access}: {doc(cls)}")
-    print("reference rows (computed by the pipeline, both tracks):")
+        source = plugins.source_of(name)
+        origin = f" [plugin: {source.kind} {source.path or source.module}]" if source else ""
+        entry(name, f"uses {cls.uses}, tracks {', '.join(sorted(cls.tracks))}{access}{origin}: {doc(cls)}")
+        configs = {track: cls.config_class(track) for track in sorted(cls.tracks)}
+        if len(set(configs.values())) == 1:
+            print(keys(next(iter(configs.values()))))
+        else:
+            for track, config in configs.items():
+                print(keys(config, f"{track}: "))
+    print("reference rows (computed by the pipeline, both tracks; no config keys):")
     for name, cls in REFERENCES.items():
-        print(f"  {name:22s} {doc(cls)}")
+        entry(name, doc(cls))
     print("tasks:")
     for name, cls in sorted(SECTIONS["task"].items()):
-        print(f"  {name:22s} [{TRACK_OF_TASK[name]}] {fields(cls)}")
+        entry(name, f"[{TRACK_OF_TASK[name]}] {doc(cls)}")
+        print(keys(cls))
     for track, learners in LEARNERS.items():
         print(f"learners ({track} tasks):")
         for name, cls in sorted(learners.items()):
-            print(f"  {name:22s} [{cls.source}] {fields(cls)}")
+            entry(name, f"[{cls.source}] {doc(cls)}")
+            print(keys(cls))
+    print("protocol (what the observer is given; every trial, as protocol.KEY):")
+    for name, cls in SECTIONS["protocol"].items():
+        entry(name, doc(cls))
+        print(keys(cls))
     print("suites:")
     for name in suite_names():
         suite = load_suite(name)
         search = f" x {suite.search_size} point(s) of {', '.join(suite.search)}" if suite.search else ""
-        print(f"  {name:22s} {len(suite.cells)} cell(s){search} x {suite.seeds} seed(s): {suite.description}")
+        entry(name, f"{len(suite.cells)} cell(s){search} x {suite.seeds} seed(s): {suite.description}")
     return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from benchmark.backends import BACKENDS, RUNNERS, Stop, check_reachable, stopped_by_signals
-    from benchmark.config import expand, load_suite, parse_filter, parse_override, select, trial_id
+    from benchmark import api
+    from benchmark import report as reports
 
-    suite = load_suite(args.suite)
-    if args.backend not in BACKENDS:
-        raise ConfigError(f"unknown backend {args.backend!r} (valid: {', '.join(BACKENDS)})")
-    overrides = [parse_override(text) for text in args.overrides]
-    if args.backend == "ray":
-        check_reachable(args.address)  # before anything is printed or written
-    if args.time_limit is not None and args.time_limit <= 0:
-        raise ConfigError(f"--time-limit must be positive, got {args.time_limit:g}")
-    configs = expand(suite, seeds=suite.seeds if args.seeds is None else args.seeds, profile=args.profile, overrides=overrides)
-    configs = select(configs, [parse_filter(text) for text in args.filters])
-    ids = [trial_id(c) for c in configs]
-    store = ResultsStore(args.store)
-    with contextlib.ExitStack() as held:
-        try:  # the store is checked, and held for this run, before any trial runs
-            held.enter_context(store.exclusive(shlex.join(["irlbench", *args.argv])))
-        except StoreError as error:
-            raise ConfigError(str(error)) from None
-        done = store.finished_ids()
-        todo = [config for config, i in zip(configs, ids) if i not in done]
-        print(f"{suite.name}: {len(configs)} trial(s), {len(configs) - len(todo)} already finished, "
-              f"{len(todo)} to run ({args.backend})", file=sys.stderr)
-        progress = Progress(len(todo), store, disabled=args.no_progress or not todo)
-        try:
-            with stopped_by_signals():
-                if todo:
-                    RUNNERS[args.backend](todo, progress.on_record, address=args.address,
-                                          time_limit_s=args.time_limit, on_start=progress.on_start)
-        except KeyboardInterrupt:
-            progress.close()
-            finished = len(store.finished_ids() & set(ids))
-            print(f"irlbench: interrupted: {finished} of {len(configs)} trial(s) finished; this run wrote "
-                  f"{progress.written} record(s); run the same command again to resume", file=sys.stderr)
-            return 128 + Stop.signum
-        except StoreError as error:
-            progress.close()
-            print(f"irlbench: error: {error}. The run stopped; {progress.written} record(s) of it are in the store. "
-                  "Run the same command again once the store can be written to run the rest", file=sys.stderr)
-            return EXIT_STORE
-        progress.close()
-    df = store.frame()
-    df = df[df.trial_id.isin(ids)]
+    configs = api.trials(args.suite, seeds=args.seeds, profile=args.profile, overrides=args.overrides,
+                         only=args.filters, plugins=args.plugins)
+    outcome = api.execute(configs, store=args.store, backend=args.backend, address=args.address,
+                          time_limit=args.time_limit, progress=not args.no_progress,
+                          name=configs[0]["suite"] if configs else args.suite,
+                          command=shlex.join(["irlbench", *args.argv]))
+    if outcome.ended != "done":
+        print(api.ended_message(outcome, args.store), file=sys.stderr)
+        return 128 + outcome.signum if outcome.ended == "interrupted" else EXIT_STORE
+    df = api.records(args.store)
+    df = df[df.trial_id.isin(outcome.ids)]
     print(reports.summary(df))
     unfinished = df[df.status.isin(["failed", "timeout"])]
     if len(unfinished):
         counts = unfinished.status.value_counts()
         print(f"{counts.get('failed', 0)} trial(s) failed, {counts.get('timeout', 0)} timed out; "
-              "`irlbench export` shows their errors; running the same command again retries them", file=sys.stderr)
+              f"`irlbench export --store {args.store}` shows their errors; running the same command again retries them",
+              file=sys.stderr)
+    if args.store != RESULTS:
+        print(f"the records are in {args.store}/: `irlbench report --store {args.store}` shows them", file=sys.stderr)
     return EXIT_TRIALS_FAILED if len(unfinished) else 0
 
 
-class Progress:
-    """The terminal's view of a running sweep: done / total, running, failed, timeouts and the ETA
-    (tqdm's); every finished record is appended to the store the moment it arrives, and warnings
-    that trials carry (diagnostics "warnings") are shown once each."""
-
-    def __init__(self, total: int, store: ResultsStore, *, disabled: bool) -> None:
-        from tqdm import tqdm
-
-        self.store, self.running, self.failed, self.timeout, self.written = store, 0, 0, 0, 0
-        self.warned: set[str] = set()
-        self.bar = tqdm(total=total, disable=disabled, unit="trial", file=sys.stderr, dynamic_ncols=True)
-        self.show()
-
-    def show(self) -> None:
-        self.bar.set_postfix(running=self.running, failed=self.failed, timeout=self.timeout, refresh=True)
-
-    def on_start(self, config: dict) -> None:
-        self.running += 1
-        self.show()
-
-    def on_record(self, record: dict) -> None:
-        self.store.append([record])  # a StoreError stops the run
-        self.written += 1
-        for warning in record.get("diagnostics", {}).get("warnings", []):
-            if warning not in self.warned:
-                self.warned.add(warning)
-                self.bar.write(f"irlbench: warning: {warning}", file=sys.stderr)
-        self.running = max(0, self.running - 1)
-        self.failed += record["status"] == "failed"
-        self.timeout += record["status"] == "timeout"
-        self.bar.update()
-        self.show()
-
-    def close(self) -> None:
-        self.bar.close()
-
-
-def _frame(args: argparse.Namespace, artifacts: bool = False) -> pd.DataFrame:
+def _frame(args: argparse.Namespace, artifacts: bool = False):
     """The store's records, of --suite only if given: a packaged suite or one whose records it holds."""
-    df = ResultsStore(args.store).frame(artifacts=artifacts, workers=cores()) if Path(args.store).is_dir() else None
+    from benchmark import api
+
+    df = api.records(args.store, artifacts=artifacts) if os.path.isdir(args.store) else None
     if args.suite is not None:
         valid = sorted({*suite_names(), *(df.suite.unique() if df is not None and not df.empty else ())})
         if args.suite not in valid:
@@ -215,11 +204,6 @@ def _frame(args: argparse.Namespace, artifacts: bool = False) -> pd.DataFrame:
     if df is None:
         raise ConfigError(f"no results store at {args.store!r}")
     return df[df.suite == args.suite] if args.suite is not None and not df.empty else df
-
-
-def cores() -> int:
-    """The CPU cores this process may run on (reading and figures use them all)."""
-    return len(os.sched_getaffinity(0))
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -231,74 +215,47 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-FORMATS = {"md": "report.md", "tex": "report.tex", "csv": "report.csv", "html": "index.html"}
-
-
-def report_options(args: argparse.Namespace, df: pd.DataFrame) -> tuple[list[str], reports.ReportOptions]:
-    """The requested formats and options, validated before anything is computed or written."""
-    formats = [f.strip() for f in args.format.split(",") if f.strip()]
-    for name, value, valid in (("format", formats, list(FORMATS)),
-                               ("normalization", [args.normalization], list(reports.NORMALIZATIONS)),
-                               ("aggregate", [args.aggregate], list(reports.AGGREGATES))):
-        bad = [v for v in value if v not in valid] or ([] if value else [""])
-        if bad:
-            raise ConfigError(f"unknown --{name} {bad[0]!r} (valid: {', '.join(valid)})")
-    metrics = [reports.NORMALIZED, "policy_normalized"] + sorted(
-        c for c in df.columns if c not in NOT_METRICS and pd.api.types.is_numeric_dtype(df[c]))
-    if args.metric not in metrics:
-        raise ConfigError(f"unknown --metric {args.metric!r} (valid: {', '.join(metrics)})")
-    return formats, reports.ReportOptions(metric=args.metric, normalization=args.normalization,
-                                          aggregate=args.aggregate, figures=wants_figures(args))
-
-
 def wants_figures(args: argparse.Namespace) -> bool:
     """Figures go to --out, or into a page printed as HTML; never into a terminal's markdown."""
     return not args.no_figures and (args.out is not None or args.format.split(",")[0].strip() == "html")
 
 
-NOT_METRICS = {*IDENTITY, "config", "artifacts"}
-
-
 def cmd_report(args: argparse.Namespace) -> int:
-    from benchmark import leaderboard, tables
+    from benchmark import api
 
     df = _frame(args, artifacts=wants_figures(args))
-    formats, options = report_options(args, df)
+    formats = [f.strip() for f in args.format.split(",") if f.strip()]
+    api.report_options(df, formats=formats, metric=args.metric, normalization=args.normalization,
+                       aggregate=args.aggregate, figures=wants_figures(args))  # bad options before "no records"
     if df.empty:
         print("no records", file=sys.stderr)
         return 0
-    layouts = {name: suite_layout(name) for name in df.suite.unique() if name in suite_names()}
-    sections = reports.sections(df, layouts, options, processes=cores())
     n_ok = int((df.status == "ok").sum())
-    subtitle = f"{len(df)} trial records ({n_ok} ok) from {Path(args.store) / 'records.jsonl'}"
-    render = {"md": lambda: tables.markdown(sections, "figures" if args.out and options.figures else None),
-              "tex": lambda: tables.latex(sections), "csv": lambda: tables.csv_text(sections),
-              "html": lambda: leaderboard.page(sections, subtitle=subtitle)}
+    subtitle = f"{len(df)} trial records ({n_ok} ok) from {os.path.join(args.store, 'records.jsonl')}"
+    shown = api.report(df, format=args.format, out=args.out, metric=args.metric, normalization=args.normalization,
+                       aggregate=args.aggregate, figures=wants_figures(args), subtitle=subtitle)
     if args.out is None:
-        sys.stdout.write(render[formats[0]]())
-        return 0
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    reports_written = [tables.write_atomically(out / FORMATS[name], render[name]()).name for name in formats]
-    figure_files_written = [path for section in sections if options.figures for figure in section.figures
-                            for path in figure.write(out / "figures")]
-    print(f"wrote {len(reports_written) + len(figure_files_written)} file(s) to {out}/: "
-          + ", ".join(sorted(reports_written))
-          + (f" and {len(figure_files_written)} figure file(s) in figures/" if figure_files_written else ""),
-          file=sys.stderr)
+        sys.stdout.write(shown)
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     with warnings.catch_warnings():
-        warnings.simplefilter("always", StoreWarning)  # the store says each thing once itself
         warnings.showwarning = show_warning
         try:
-            args = build_parser().parse_args(argv)
+            parser = build_parser()
+            args = parser.parse_args(argv)
             args.argv = argv
+            if args.command is None:  # bare `irlbench`: what it can do
+                parser.print_help()
+                return 0
+            if args.command != "list":
+                from benchmark.store import StoreWarning
+
+                warnings.simplefilter("always", StoreWarning)  # the store says each thing once itself
             if args.command == "list":
-                return cmd_list()
+                return cmd_list(args)
             if args.command == "run":
                 return cmd_run(args)
             if args.command == "export":

@@ -32,6 +32,7 @@ import hashlib
 import json
 import math
 import tomllib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,16 +42,31 @@ import numpy as np
 from envs.config_fields import Range, check_fields, rule
 from envs.protocol import ProtocolConfig
 from envs.registry import LEARNERS, TASKS, TRACK_OF_TASK, all_learners
+from benchmark import plugins
 from benchmark.references import REFERENCES
 from benchmark.suite_files import PROFILES, SUITES_DIR, ConfigError, suite_names  # noqa: F401 (re-exported)
 from methods.registry import METHODS
 
 
-SECTIONS: dict[str, dict[str, type]] = {
+class MethodConfigs(Mapping):
+    """The method section's configs by name: every registered method's (plugins included, as they
+    are registered) and the reference rows'."""
+
+    def __getitem__(self, name: str) -> type:
+        return METHODS[name].Config if name in METHODS else REFERENCES[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter({**METHODS, **REFERENCES})
+
+    def __len__(self) -> int:
+        return len({**METHODS, **REFERENCES})
+
+
+SECTIONS: dict[str, Mapping[str, type]] = {
     "task": {name: cls for name, (cls, _) in TASKS.items()},
     "learner": all_learners(),  # for listings; a trial's learner comes from its task's track (section_registry)
     "protocol": {ProtocolConfig.name: ProtocolConfig},
-    "method": {**{name: m.Config for name, m in METHODS.items()}, **REFERENCES},
+    "method": MethodConfigs(),
 }
 DEFAULT_NAMES = {"protocol": ProtocolConfig.name}
 
@@ -420,6 +436,9 @@ def resolve(cell: dict[str, Any], *, suite: str, seed: int, profile: str,
     problem = getattr(SECTIONS["task"][resolved["task"]["name"]], "protocol_problem", lambda _: None)(resolved["protocol"])
     if problem:
         raise ConfigError(problem)
+    source = plugins.source_of(resolved["method"]["name"])
+    if source is not None:  # a plugin's code is part of what the trial is: its id changes with it
+        resolved["plugin"] = source.identity()
     return {"suite": suite, "label": cell.get("label", ""), "seed": seed, "profile": profile, **resolved}
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmark import plugins
 from benchmark.config import section_registry, track_of, trial_id
 from benchmark.observers import NO_REWARD, TRUE_REWARD, observe
 from benchmark.references import REFERENCES
@@ -73,7 +74,27 @@ def empty_record(config: dict[str, Any]) -> dict[str, Any]:
         "track": track_of(config), "source": learner_source(track_of(config), config["learner"]["name"]),
         "config": config, "status": "ok", "error": None, "metrics": {}, "artifacts": {}, "diagnostics": {},
         "timings": {},
+        **({"plugin": plugin_record(config)} if "plugin" in config else {}),
     }
+
+
+def plugin_record(config: dict[str, Any]) -> dict[str, str]:
+    """A plugin method's source as its record keeps it: the trial config's identity, and the kind
+    and path of the source this process loaded."""
+    source = plugins.source_of(config["method"]["name"])
+    where = {"kind": source.kind, "path": source.path} if source is not None else {}
+    return {**config["plugin"], **where}
+
+
+def check_plugin(config: dict[str, Any]) -> None:
+    """A plugin method's trial runs only the code its id was made from (a cluster node with another
+    version of the plugin fails the trial, naming both)."""
+    source = plugins.source_of(config["method"]["name"])
+    if source is None:
+        raise RuntimeError(f"the plugin method {config['method']['name']!r} is not loaded in this process")
+    if source.identity() != config["plugin"]:
+        raise RuntimeError(f"the plugin {source.module!r} loaded here ({source.identity()}) is not the one the trial "
+                           f"was made from ({config['plugin']}): install the same version on every node")
 
 
 def run_trial(config: dict[str, Any], *, cache_dir: Path | None = None) -> dict[str, Any]:
@@ -104,6 +125,8 @@ def _run_trial(config: dict[str, Any], record: dict[str, Any], cache_dir: Path |
         if name in REFERENCES:  # reference rows: the pipeline's own, on the true reward or none
             reward = REFERENCE_REWARDS[name]
         else:
+            if "plugin" in config:
+                check_plugin(config)
             method = METHODS[name](section_config(config, "method"))
             info = task.info(protocol)
             method.applicable(dataset, info)

@@ -22,7 +22,7 @@ import pandas as pd
 
 from benchmark import forked, stats
 from benchmark.normalization import expert_normalized, lfl_normalized
-from benchmark.tables import Cell, Section, Table, text
+from benchmark.tables import AGGREGATES, NORMALIZATIONS, NORMALIZED, Cell, Section, Table, text  # noqa: F401
 
 PUBLISHED = tomllib.loads((Path(__file__).parent / "published.toml").read_text())
 # Rows the pipeline computes beside the IRL methods, as bounds: the observer trained on the true reward
@@ -31,15 +31,12 @@ PUBLISHED = tomllib.loads((Path(__file__).parent / "published.toml").read_text()
 REFERENCE_ROWS = ("oracle", "bc")
 REFERENCE_TEXT = {"oracle": "the observer trained on the true reward (the ceiling)",
                   "bc": "a behavioural clone of the last observed batch, no reward (the floor)"}
-NORMALIZATIONS = ("protocol", "lfl", "expert")
-AGGREGATES = ("mean", "iqm")
 LOWER_IS_BETTER = {"regret", "epic_distance", "total_s", "fit_s"}
 METRIC_NAMES = {"total_s": "Seconds a trial (dataset, fit, observer and evaluation; one core)",
                 "fit_s": "Seconds a fit (the method alone; one core)",
                 "epic_distance": "EPIC distance to the true reward (0 = equal up to shaping and scale)",
                 "score": "Observer score J (true reward, soft value of the start state)",
                 "regret": "Observer regret J(pi*) - J(observer)"}
-NORMALIZED = "normalized"  # the --metric value meaning "the normalized score" (the default)
 NORMALIZATION_TEXT = {
     "protocol": "each protocol's convention: learner sequences 0 = first observed policy, 1 = last (LfL); "
                 "expert demonstrations 0 = uniform policy, 1 = optimal (imitation)",
@@ -637,8 +634,7 @@ def sections(df: pd.DataFrame, layout_of: dict[str, str], options: ReportOptions
     for (suite, profile), part in sorted(df.groupby(["suite", "profile"], sort=True), key=lambda g: rank(g[0])):
         layout = layout_of.get(suite, "")
         failed = int(part.status.isin(["failed", "timeout"]).sum())
-        several = df[df.suite == suite].profile.nunique() > 1
-        title = f"{suite}" + (f" (profile {profile})" if several else "")
+        title = f"{suite} (profile {profile})"  # budgets are part of what a number means
         note = f"{failed} failed or timed-out trial(s) left out." if failed else ""
         shown = part[part.status.isin(["ok", "n/a"])] if layout == "leaderboard" else part[part.status == "ok"]
         if layout in SAME_OBSERVATIONS:

@@ -46,14 +46,15 @@ IDENTITY = ("trial_id", "suite", "label", "task", "learner", "method", "seed", "
 STATUSES = ("ok", "n/a", "failed", "timeout")
 # The record schema: every field and its JSON type; those in OPTIONAL may be absent. track: "tabular" or
 # "mujoco"; source: the observation source, "sequence" (a learner's sequence: LfL's normalization) or
-# "expert" (expert demonstrations: imitation's).
+# "expert" (expert demonstrations: imitation's); plugin: where a plugin method came from (benchmark/plugins.py:
+# kind, module, sha256, version, path), only in a plugin method's records.
 FIELDS: dict[str, tuple[type, ...]] = {
     "trial_id": (str,), "suite": (str,), "label": (str,), "task": (str,), "learner": (str,), "method": (str,),
     "seed": (int,), "profile": (str,), "status": (str,), "error": (str, type(None)), "config": (dict,),
     "metrics": (dict,), "artifacts": (dict,), "diagnostics": (dict,), "timings": (dict,), "created_at": (str,),
-    "versions": (dict,), "track": (str,), "source": (str,),
+    "versions": (dict,), "track": (str,), "source": (str,), "plugin": (dict,),
 }
-OPTIONAL = ("artifacts", "diagnostics", "timings", "created_at", "versions", "track", "source")
+OPTIONAL = ("artifacts", "diagnostics", "timings", "created_at", "versions", "track", "source", "plugin")
 
 
 class StoreError(Exception):
@@ -92,7 +93,7 @@ def _conforms(record: dict, cut: Iterable[str]) -> bool:
             and type(get("artifacts", empty)) is dict and type(get("diagnostics", empty)) is dict
             and type(get("timings", empty)) is dict and type(get("versions", empty)) is dict
             and type(get("created_at", "")) is text and type(get("track", "")) is text
-            and type(get("source", "")) is text)
+            and type(get("source", "")) is text and type(get("plugin", empty)) is dict)
 
 
 def _problem(record: Any, cut: Iterable[str]) -> str | None:

@@ -17,6 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# The report's options (benchmark/report.py's ReportOptions), here so that the command line names them
+# without importing pandas.
+NORMALIZATIONS = ("protocol", "lfl", "expert")
+AGGREGATES = ("mean", "iqm")
+NORMALIZED = "normalized"  # the --metric value meaning "the normalized score" (the default)
+
 
 @dataclass(frozen=True)
 class Cell:
@@ -158,16 +164,77 @@ def slug(name: str) -> str:
 
 # ----- markdown ---------------------------------------------------------------------------------
 
-def markdown_grid(table: Table) -> str:
-    """The table's header, rule and rows, without its title and notes."""
+WIDTH = 100  # a terminal's columns: markdown lines wider than this are split (tables) or wrapped (headings)
+
+
+def markdown_grid(table: Table, width: int = WIDTH) -> str:
+    """The table's header, rule and rows, without its title and notes. A table whose widest row
+    would pass `width` columns is split into column groups, each led by the label column."""
     def cell(c: Cell) -> str:
         shown = markdown_escape(c.plain())
         return f"**{shown}**" if c.best and shown else shown
 
-    lines = ["| " + " | ".join(map(markdown_escape, table.columns)) + " |",
-             "| " + " | ".join("---" for _ in table.columns) + " |"]
-    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in table.rows]
-    return "\n".join(lines)
+    header = [markdown_escape(c) for c in table.columns]
+    rows = [[cell(c) for c in row] for row in table.rows]
+    widths = [max(map(len, column)) for column in zip(header, *rows)]
+    blocks = []
+    for group in column_groups(widths, width):
+        line = lambda values: "| " + " | ".join(values[i] for i in group) + " |"  # noqa: E731
+        blocks.append("\n".join([line(header), line(["---"] * len(header)), *map(line, rows)]))
+    return "\n\n".join(blocks)
+
+
+def column_groups(widths: list[int], width: int) -> list[list[int]]:
+    """Column indices in groups, each starting with column 0 (the row labels), whose rows fit in
+    `width` characters ("| a | b |": 3 per column and 1); a column wider than that alone is a group."""
+    groups: list[list[int]] = []
+    group, used = [0], widths[0] + 4
+    for i, w in enumerate(widths[1:], 1):
+        if len(group) > 1 and used + w + 3 > width:
+            groups.append(group)
+            group, used = [0], widths[0] + 4
+        group.append(i)
+        used += w + 3
+    groups.append(group)
+    return groups
+
+
+def heading_cuts(title: str) -> list[tuple[int, str]]:
+    """Where a long title may be cut into a heading and a paragraph, in order: before a trailing
+    parenthetical (" (...)" that ends the title: the paragraph is its inside), or at ": " or "; "
+    outside parentheses (the paragraph is what follows)."""
+    cuts, depth = [], 0
+    for i, ch in enumerate(title):
+        if ch == "(" and title[i - 1:i] == " " and depth == 0 and closing(title, i) == len(title) - 1:
+            cuts.append((i - 1, title[i + 1:-1]))
+        if ch in ":;" and title[i + 1:i + 2] == " " and depth == 0:
+            cuts.append((i, title[i + 2:]))
+        depth += (ch == "(") - (ch == ")")
+    return cuts
+
+
+def closing(text: str, start: int) -> int:
+    """The index of the ')' that closes the '(' at `start` (-1 if none)."""
+    depth = 0
+    for i in range(start, len(text)):
+        depth += (text[i] == "(") - (text[i] == ")")
+        if depth == 0:
+            return i
+    return -1
+
+
+def markdown_heading(level: int, title: str, width: int = WIDTH) -> str:
+    """A heading that fits `width`: a longer title is cut (heading_cuts) into a heading and a
+    wrapped paragraph under it; one that cannot be cut stays whole."""
+    import textwrap
+
+    heading = f"{'#' * level} {title}"
+    if len(heading) <= width:
+        return heading
+    for cut, rest in heading_cuts(title):
+        if level + 1 + cut <= width:
+            return f"{'#' * level} {title[:cut]}\n\n" + textwrap.fill(rest[:1].upper() + rest[1:], width)
+    return heading
 
 
 def markdown_escape(text: str) -> str:
@@ -176,9 +243,11 @@ def markdown_escape(text: str) -> str:
 
 
 def markdown_table(table: Table) -> str:
-    lines = [f"### {table.title}", "", markdown_grid(table)]
+    import textwrap
+
+    lines = [markdown_heading(3, table.title), "", markdown_grid(table)]
     if table.notes:
-        lines += [""] + [f"- {note}" for note in table.notes]
+        lines += [""] + [textwrap.fill(f"- {note}", WIDTH, subsequent_indent="  ") for note in table.notes]
     return "\n".join(lines)
 
 
@@ -186,7 +255,7 @@ def markdown(sections: list[Section], figure_dir: str | None = None) -> str:
     """The report as markdown; figures are linked (PNG) when they were written to `figure_dir`."""
     parts = []
     for section in sections:
-        body = [f"## {section.title}"]
+        body = [markdown_heading(2, section.title)]
         if section.note:
             body.append(section.note)
         body += [markdown_table(t) for t in section.tables]

@@ -1,4 +1,6 @@
-"""Method registry: name -> IRLMethod subclass. Adding a method is one file and one line here."""
+"""Method registry: name -> IRLMethod subclass. Adding a method is one file and one line here;
+a method from outside the package is added to METHODS by benchmark/plugins.py (never under a
+built-in name)."""
 
 from __future__ import annotations
 
@@ -11,4 +13,6 @@ from methods.iq_learn import IQLearn
 from methods.logel import LOGEL
 from methods.maxent import MaxEntIRL
 
-METHODS: dict[str, type[IRLMethod]] = {cls.name: cls for cls in (LfL, MaxEntIRL, LOGEL, GAIL, AIRL, IQLearn, GuidedCostLearning, DAC)}
+BUILTIN: dict[str, type[IRLMethod]] = {cls.name: cls for cls in (LfL, MaxEntIRL, LOGEL, GAIL, AIRL, IQLearn,
+                                                                 GuidedCostLearning, DAC)}
+METHODS: dict[str, type[IRLMethod]] = dict(BUILTIN)  # the built-in methods and the plugins' registered this process

@@ -176,3 +176,22 @@ def test_reading_without_artifacts_gives_the_same_records_less_their_artifacts(t
     full, lean = store.records(), store.records(artifacts=False)
     assert [{k: v for k, v in r.items() if k != "artifacts"} for r in full] == lean
     assert full[0]["artifacts"]["reward"] == [[1.0, -2.5]]
+
+
+def test_bare_irlbench_prints_the_usage_and_version_prints_the_version(capsys):
+    from importlib.metadata import version
+
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: irlbench") and all(command in out for command in ("list", "run", "export", "report"))
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0 and capsys.readouterr().out.strip() == f"irlbench {version('irlbench')}"
+
+
+def test_a_run_writes_to_its_own_store_by_default_not_to_the_committed_results(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "results").mkdir()
+    assert main(["run", "lfl-table1", "--backend", "serial", "--no-progress"]) == 0
+    assert "`irlbench report --store runs` shows them" in capsys.readouterr().err
+    assert len(ResultsStore(tmp_path / "runs").records()) == 2 and not any((tmp_path / "results").iterdir())

@@ -415,3 +415,20 @@ def test_a_board_over_several_task_forms_has_a_column_per_task_form_and_source(t
     single = ResultsStore(tmp_path / "one")
     single.append(one_task)
     assert [t() if callable(t) else t for t in layout_leaderboard(single.frame(), ReportOptions())][0].columns[1] == "ppo"
+
+
+def test_markdown_fits_100_columns_splitting_wide_tables_and_cutting_long_headings():
+    from benchmark.tables import Cell, Section, Table, markdown, text
+
+    columns = ("method", *(f"learner number {i}" for i in range(9)))
+    rows = tuple((text(m), *(Cell(float(i), spread=0.5, n=10) for i in range(9))) for m in ("lfl", "a_longer_name"))
+    title = "Normalized score (each protocol's convention: " + "a long explanation, " * 6 + "the end)"
+    out = markdown([Section("s", "quick", "s (profile quick)", (Table("t", title, columns, rows),))])
+    lines = out.splitlines()
+    assert max(map(len, lines)) <= 100
+    assert "### Normalized score" in lines and lines[lines.index("### Normalized score") + 2].startswith("Each protocol")
+    headers = [line for line in lines if line.startswith("| method |")]
+    assert len(headers) > 1 and all(h.startswith("| method | learner number") for h in headers)  # groups, led by the labels
+    shown = [c for h in headers for c in h.strip("| ").split(" | ")[1:]]
+    assert shown == list(columns[1:])  # every column once, in order
+    assert sum(line.startswith("| lfl |") for line in lines) == len(headers)
