@@ -15,6 +15,7 @@ The command line is built on these functions.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -53,6 +54,8 @@ def trials(suite: str, *, seeds: int | None = None, profile: str = "quick", over
 
 def _settings(values: Settings, parse, flag: str) -> list[tuple[str, Any]]:
     """A mapping (a list value meaning either value for --only), "key=value" strings or pairs."""
+    if isinstance(values, str):  # one "key=value"
+        values = [values]
     if isinstance(values, Mapping):
         pairs = []
         for key, value in values.items():
@@ -130,7 +133,7 @@ def ended_message(outcome: Outcome, store: str | Path) -> str:
             "Run the same command again once the store can be written to run the rest")
 
 
-def run(suite: str | list[dict[str, Any]], *, store: str | Path = DEFAULT_STORE, backend: str = "ray",
+def run(suite: str | os.PathLike | list[dict[str, Any]], *, store: str | Path = DEFAULT_STORE, backend: str = "ray",
         address: str | None = None, time_limit: float | None = None, progress: bool = True,
         **trial_options: Any) -> "pd.DataFrame":  # noqa: F821
     """Runs a suite (or a list of resolved trial configs) into `store` and returns those trials'
@@ -139,8 +142,9 @@ def run(suite: str | list[dict[str, Any]], *, store: str | Path = DEFAULT_STORE,
     and StoreError when the store cannot be written, after the records that arrived are stored."""
     from benchmark.store import StoreError
 
-    configs = trials(suite, **trial_options) if isinstance(suite, str) else list(suite)
-    if not isinstance(suite, str) and trial_options:
+    named = isinstance(suite, (str, os.PathLike))
+    configs = trials(os.fspath(suite), **trial_options) if named else list(suite)
+    if not named and trial_options:
         raise ConfigError(f"run(configs) takes no trial options ({', '.join(trial_options)}): they make configs")
     outcome = execute(configs, store=store, backend=backend, address=address, time_limit=time_limit,
                       progress=progress)
@@ -149,7 +153,7 @@ def run(suite: str | list[dict[str, Any]], *, store: str | Path = DEFAULT_STORE,
         raise KeyboardInterrupt
     if outcome.ended == "store":
         raise StoreError(str(outcome.error))
-    df = records(store)
+    df = records(store, artifacts=True)  # with what figures are drawn from: report(df, out=...) draws them
     return df[df.trial_id.isin(outcome.ids)].reset_index(drop=True)
 
 
@@ -202,6 +206,12 @@ def report(df: "pd.DataFrame", *, format: str = "md", out: str | Path | None = N
 
     formats = [f.strip() for f in format.split(",") if f.strip()]
     figures = (out is not None or formats[:1] == ["html"]) if figures is None else figures
+    if figures and "artifacts" not in df:
+        import warnings
+
+        warnings.warn("figures need the records' artifacts: read them with records(store, artifacts=True) "
+                      "(run() returns them); the report has tables only")
+        figures = False
     options = report_options(df, formats=formats, metric=metric, normalization=normalization,
                              aggregate=aggregate, figures=figures)
     if df.empty:

@@ -148,14 +148,16 @@ def run_ray(configs: list[dict[str, Any]], on_record: OnRecord, *, cache_dir: Pa
     # the plugin methods the trials use: a file's text travels in the trials' parameters; on a cluster,
     # Ray uploads a module's or an installed plugin's package to every node (runtime_env py_modules)
     shipped = plugins.shipment(configs)
-    runtime_env = {"py_modules": plugins.py_modules(shipped)} if address and plugins.py_modules(shipped) else None
     local = not address or address == "local"
+    runtime_env = {"py_modules": plugins.py_modules(shipped)} if not local and plugins.py_modules(shipped) else None
     sigterm = signal.getsignal(signal.SIGTERM)
     try:
         with quiet_ray(local):
-            if local:
-                print(f"starting Ray ({cpus} CPU{'s' * (cpus != 1)})" if (cpus := len(os.sched_getaffinity(0)))
-                      else "starting Ray", file=sys.stderr, flush=True)
+            if local and not ray.is_initialized():  # Ray takes 10-15 s to start here: say so (above a progress bar)
+                from tqdm import tqdm
+
+                cpus = len(os.sched_getaffinity(0))
+                tqdm.write(f"starting Ray ({cpus} CPU{'s' * (cpus != 1)})", file=sys.stderr)
             ray.init(address=address, ignore_reinit_error=True, include_dashboard=False, log_to_driver=False,
                      configure_logging=False, runtime_env=runtime_env)
         if sigterm is not None and threading.current_thread() is threading.main_thread():
@@ -247,13 +249,17 @@ def quiet_ray(local: bool) -> Iterator[None]:
     import logging
 
     logger = logging.getLogger("ray")
-    level = logger.level
+    # kept: Tune's word that a trial asks for more CPUs or GPUs than the machine has (it would wait forever)
+    resources = logging.getLogger("ray.tune.execution.insufficient_resources_manager")
+    levels = logger.level, resources.level
     if local:
         logger.setLevel(logging.ERROR)
+        resources.setLevel(logging.WARNING)
     try:
         yield
     finally:
-        logger.setLevel(level)
+        logger.setLevel(levels[0])
+        resources.setLevel(levels[1])
 
 
 def stop_trials(ray) -> None:

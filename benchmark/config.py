@@ -382,6 +382,8 @@ def _build(section: str, values: dict[str, Any], profile: str, track: str | None
         raise ConfigError(f"no {section} named: set {section}.name in the suite or with --set "
                           f"(valid: {', '.join(sorted(registry))})")
     if name not in registry:
+        if section == "method" and name in plugins.BROKEN:
+            raise ConfigError(plugins.BROKEN[name])
         where = f" for a {track} task" if section == "learner" and track else ""
         raise ConfigError(f"unknown {section} {name!r}{where} (valid: {', '.join(sorted(registry))})")
     cls = registry[name]

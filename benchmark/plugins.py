@@ -25,6 +25,7 @@ import hashlib
 import importlib
 import inspect
 import json
+import os
 import re
 import sys
 import types
@@ -65,7 +66,11 @@ class PluginSource:
 
 
 SOURCES: dict[str, PluginSource] = {}  # plugin method name -> its source
+BROKEN: dict[str, str] = {}  # an installed entry point that did not load -> why (an error once it is used)
 _FILE_TEXTS: dict[str, str] = {}  # a file plugin's module name -> the text it was loaded from (shipped to workers)
+# a module's source as this process first imported it: a module is imported once, so its hash stays the
+# hash of the code that runs (a notebook that edits a package and loads it again keeps the old code)
+_MODULE_SOURCES: dict[tuple[str, str], PluginSource] = {}
 _entry_points_loaded = False
 
 
@@ -77,22 +82,33 @@ def load_entry_points() -> list[str]:
         return [name for name, s in SOURCES.items() if s.kind == "entry point"]
     from importlib.metadata import entry_points
 
+    import warnings
+
     names = []
+    _entry_points_loaded = True
     for point in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda p: p.name):
         where = f"the entry point {point.name!r} = {point.value!r} of {_distribution(point)}"
+        # one broken installed package does not stop every command: its method is unavailable (a
+        # warning now, bad input where a run names it), the other methods run
         try:
             cls = point.load()
+            if getattr(cls, "name", None) != point.name:
+                raise PluginError(f"plugin {where} names a class whose name is {getattr(cls, 'name', None)!r}: the "
+                                  "entry point's name must be the method's name")
+            dist = getattr(point, "dist", None)
+            register(cls, module_source("entry point", sys.modules[cls.__module__], dist.metadata["Name"] if dist else ""),
+                     where)
         except Exception as error:  # an import error of any kind is the plugin's: one line
-            raise PluginError(f"plugin {where} failed to import: {type(error).__name__}: {error}") from None
-        if getattr(cls, "name", None) != point.name:
-            raise PluginError(f"plugin {where} names a class whose name is {getattr(cls, 'name', None)!r}: the "
-                              "entry point's name must be the method's name")
-        dist = getattr(point, "dist", None)
-        register(cls, module_source("entry point", sys.modules[cls.__module__], dist.metadata["Name"] if dist else ""),
-                 where)
+            BROKEN[point.name] = str(error) if isinstance(error, PluginError) else \
+                f"plugin {where} failed to import: {type(error).__name__}: {error}"
+            warnings.warn(f"{BROKEN[point.name]}; method {point.name!r} is unavailable", PluginWarning)
+            continue
         names.append(point.name)
-    _entry_points_loaded = True
     return names
+
+
+class PluginWarning(UserWarning):
+    """An installed plugin that could not be loaded (its method is unavailable)."""
 
 
 def load(spec: str) -> list[str]:
@@ -101,6 +117,8 @@ def load(spec: str) -> list[str]:
     if spec.endswith(".py") or "/" in spec:
         module, source = _load_file(spec)
     else:
+        if os.getcwd() not in sys.path:  # as `python -m` would: a module beside you is found
+            sys.path.append(os.getcwd())
         try:
             module = importlib.import_module(spec)
         except Exception as error:
@@ -131,14 +149,16 @@ def _load_file(spec: str) -> tuple[types.ModuleType, PluginSource]:
         text = path.read_text()
     except (OSError, UnicodeDecodeError) as error:
         raise PluginError(f"cannot read the plugin file {spec}: {error}") from None
-    name = file_module_name(path)
+    name = file_module_name(path, text)
     module = exec_source(name, text, str(path), spec)
     return module, PluginSource("file", name, hashlib.sha256(text.encode()).hexdigest(), "", str(path))
 
 
-def file_module_name(path: Path) -> str:
-    """The module a plugin file becomes: irlbench_plugin_<stem> (never an installed module's name)."""
-    return "irlbench_plugin_" + re.sub(r"\W", "_", path.stem)
+def file_module_name(path: Path, text: str) -> str:
+    """The module a plugin file becomes: irlbench_plugin_<stem>_<hash of its text> (never an installed
+    module's name; two files of one name are two modules, one file moved elsewhere the same)."""
+    stem = re.sub(r"\W", "_", path.stem)
+    return f"irlbench_plugin_{stem}_{hashlib.sha256(text.encode()).hexdigest()[:12]}"
 
 
 def exec_source(name: str, text: str, filename: str, spec: str) -> types.ModuleType:
@@ -169,7 +189,10 @@ def register(cls: type, source: PluginSource, where: str) -> None:
     """Adds a plugin method to the registry after checking it (PluginError naming what is wrong)."""
     from methods.registry import BUILTIN, METHODS
 
-    problem = method_problem(cls)
+    try:
+        problem = method_problem(cls)
+    except Exception as error:  # a declaration malformed beyond what the checks expect
+        problem = f"malformed declarations: {type(error).__name__}: {error}"
     if problem:
         raise PluginError(f"{where}: {cls.__name__}: {problem}")
     name = cls.name
@@ -199,6 +222,10 @@ def method_problem(cls: type) -> str | None:
         return f"name must be lower-case letters, digits and underscores, starting with a letter, got {name!r}"
     if name in REFERENCES:
         return f"the name {name!r} is a reference row's"
+    if not isinstance(cls.__dict__.get("Config", getattr(cls, "Config", None)), type):
+        return "Config must be the method's config dataclass (per-track forms may add `configs`)"
+    if not isinstance(cls.configs, dict):
+        return f"configs must map tracks to config dataclasses, got {cls.configs!r}"
     if inspect.isabstract(cls):
         return f"does not implement {', '.join(sorted(cls.__abstractmethods__))}"
     if getattr(cls, "uses", None) not in USES:
@@ -222,9 +249,9 @@ def method_problem(cls: type) -> str | None:
                 return (f"profiles must map profiles ({', '.join(PROFILES)}) to {config.__name__} fields, got "
                         f"{profile!r}: {values!r}")
     resources = getattr(cls, "resources", {})
-    if not isinstance(resources, dict) or not all(isinstance(resources.get(k, 0), (int, float)) and resources.get(k, 0) >= 0
-                                                  for k in ("cpu", "gpu")):
-        return f"resources must be {{'cpu': n, 'gpu': n}} with n >= 0, got {resources!r}"
+    if not (isinstance(resources, dict) and isinstance(resources.get("cpu", 1), (int, float)) and resources.get("cpu", 1) > 0
+            and isinstance(resources.get("gpu", 0), (int, float)) and resources.get("gpu", 0) >= 0):
+        return f"resources must be {{'cpu': n > 0, 'gpu': n >= 0}}, got {resources!r}"
     return None
 
 
@@ -252,29 +279,34 @@ def config_problem(config: type, check_fields) -> str | None:
 
 
 def package_hash(module: types.ModuleType) -> str:
-    """sha256 over the source of a module's top-level package (every .py file, by relative path),
-    or of the module's own file when it is not in a package."""
-    top = sys.modules.get(module.__name__.split(".")[0], module)
-    root = Path(top.__file__).resolve() if getattr(top, "__file__", None) else None
-    if root is None:
-        return ""
-    files = sorted(root.parent.rglob("*.py")) if root.name == "__init__.py" else [root]
+    """sha256 over the source of a module's top-level package (every .py file, by relative path; a
+    namespace package too), or of the module's own file when it is not in a package."""
+    root = import_root(module.__name__)
+    if not root:
+        raise PluginError(f"plugin {module.__name__!r} has no source file to hash (a built-in or frozen module)")
+    top = Path(root) / module.__name__.split(".")[0]
+    files = sorted(top.rglob("*.py")) if top.is_dir() else [top.with_suffix(".py")]
     digest = hashlib.sha256()
     for path in files:
-        digest.update(str(path.relative_to(root.parent)).encode() + b"\0" + path.read_bytes() + b"\0")
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
-def module_source(kind: str, module: types.ModuleType, distribution: str) -> PluginSource:
-    """The source of a module or entry-point plugin (the same on the driver and on a worker)."""
+def module_source(kind: str, module: types.ModuleType, distribution: str, shipped_version: str = "") -> PluginSource:
+    """The source of a module or entry-point plugin (the same on the driver and on a worker), hashed
+    when this process first imported it. A cluster node that has the package only as Ray's upload
+    (no installed distribution) takes the driver's version: the hash says the code is the same."""
     from importlib.metadata import PackageNotFoundError, version
 
-    try:
-        found = version(distribution) if distribution else ""
-    except PackageNotFoundError:
-        found = ""
-    path = str(Path(module.__file__).resolve()) if getattr(module, "__file__", None) else ""
-    return PluginSource(kind, module.__name__, package_hash(module), found, path, distribution)
+    key = (kind, module.__name__)
+    if key not in _MODULE_SOURCES:
+        try:
+            found = version(distribution) if distribution else ""
+        except PackageNotFoundError:
+            found = shipped_version
+        path = str(Path(module.__file__).resolve()) if getattr(module, "__file__", None) else ""
+        _MODULE_SOURCES[key] = PluginSource(kind, module.__name__, package_hash(module), found, path, distribution)
+    return _MODULE_SOURCES[key]
 
 
 def _distribution(point) -> str:
@@ -308,17 +340,20 @@ def shipment(configs: list[dict[str, Any]]) -> list[dict[str, str]]:
             out.append({"kind": "file", "module": source.module, "path": source.path, "text": _FILE_TEXTS[source.module]})
         else:
             out.append({"kind": source.kind, "module": source.module, "path_entry": import_root(source.module),
-                        "distribution": source.distribution, "path": source.path})
+                        "distribution": source.distribution, "path": source.path, "version": source.version,
+                        "methods": sorted(n for n, s in SOURCES.items() if s.module == source.module)})
     return out
 
 
 def import_root(module: str) -> str:
-    """The sys.path directory a module's top-level package is imported from ("" if unknown)."""
-    top = sys.modules.get(module.split(".")[0])
-    path = Path(top.__file__).resolve() if top is not None and getattr(top, "__file__", None) else None
+    """The sys.path directory a module's top-level package is imported from ("" if unknown): up
+    from the module's own file, one folder per dotted part (a namespace package has no file)."""
+    found = sys.modules.get(module)
+    path = Path(found.__file__).resolve() if found is not None and getattr(found, "__file__", None) else None
     if path is None:
         return ""
-    return str(path.parent.parent if path.name == "__init__.py" else path.parent)
+    depth = module.count(".") + (path.name == "__init__.py")
+    return str(path.parents[depth])
 
 
 def py_modules(shipped: list[dict[str, str]]) -> list[str]:
@@ -345,7 +380,10 @@ def ensure(shipped: list[dict[str, str]]) -> None:
                 sys.path.append(item["path_entry"])
             module = importlib.import_module(item["module"])
             # the driver's path in the records (a cluster node imports Ray's uploaded copy)
-            source = dataclasses.replace(module_source(item["kind"], module, item["distribution"]), path=item["path"])
+            source = dataclasses.replace(module_source(item["kind"], module, item["distribution"], item["version"]),
+                                         path=item["path"])
         for cls in defined_methods(module):
+            if item["kind"] != "file" and cls.name not in item["methods"]:
+                continue  # only what the driver registered (an entry point names one class of its module)
             if SOURCES.get(cls.name) != source:
                 register(cls, source, f"plugin {item['module']!r}")

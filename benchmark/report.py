@@ -603,14 +603,14 @@ def layout_ablation(df: pd.DataFrame, options: ReportOptions) -> list[Table]:
                   notes=(f"Swept: {', '.join(keys) or 'nothing (one point)'}.",)
                   + ((f"Reference rows left out: {', '.join(left_out)}.",) if left_out else ()),
                   column_protocols=protocols,
-                  row_configs=tuple(configs)),
+                  row_configs=tuple(configs), keys=len(head) - len(learners)),
             Table("ablation-margin", f"Observer score - learner's last observed score, {statistic} (n); "
                                      "seeds where the observer beats the learner in the notes", head,
                   tuple(mark_best(margin_rows, False, first=len(head) - len(learners))),
                   notes=tuple(f"{'/'.join(map(_format_value, p if isinstance(p, tuple) else (p,)))}: "
                               + ", ".join(f"{l} {win[l]}" for l in learners if l in win)
                               for (p, _), win in zip(groups, wins)),
-                  column_protocols=protocols, row_configs=tuple(configs))]
+                  column_protocols=protocols, row_configs=tuple(configs), keys=len(head) - len(learners))]
 
 
 SECTION_ORDER = ["leaderboard", "lfl-table1", "lfl-table2", "lfl-table3", "iq-learn-table3", "", "ablation"]
@@ -690,10 +690,11 @@ def summary(df: pd.DataFrame) -> str:
     if ok.empty:
         return "no finished trials"
     rows = []
+    labelled = bool((ok.label != "").any())  # a label column only where some trial has one
     for (label, learner, method), g in ok.groupby(["label", "learner", "method"], sort=False):
         cell = lambda v, d=2: Cell(float(v.mean()), spread=float(v.std(ddof=0)) if len(v) > 1 else None, digits=d)
-        rows.append((text(label or "-"), text(learner), text(method), text(len(g)), cell(g.score),
-                     cell(g.learner_last_score), cell(g.regret, 3), cell(g.normalized_score)))
-    table = Table("summary", "Summary", ("label", "learner", "method", "n", "observer score",
-                                         "learner last score", "regret", "normalized"), tuple(rows))
+        rows.append((*([text(label or "-")] if labelled else []), text(learner), text(method), text(len(g)),
+                     cell(g.score), cell(g.learner_last_score), cell(g.regret, 3), cell(g.normalized_score)))
+    names = ("learner", "method", "n", "observer score", "learner last score", "regret", "normalized")
+    table = Table("summary", "Summary", ("label", *names) if labelled else names, tuple(rows), keys=2 + labelled)
     return markdown_grid(table)

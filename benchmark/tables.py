@@ -93,6 +93,7 @@ class Table:
     column_protocols: tuple[str, ...] = ()
     row_configs: tuple[str, ...] = ()
     row_kinds: tuple[str, ...] = ()
+    keys: int = 1  # the leading columns that name a row: a markdown table split to fit repeats them
 
     def __post_init__(self) -> None:
         for row in self.rows:
@@ -178,23 +179,38 @@ def markdown_grid(table: Table, width: int = WIDTH) -> str:
     rows = [[cell(c) for c in row] for row in table.rows]
     widths = [max(map(len, column)) for column in zip(header, *rows)]
     blocks = []
-    for group in column_groups(widths, width):
+    for group in column_groups(widths, width, table.keys, glued(table.columns)):
         line = lambda values: "| " + " | ".join(values[i] for i in group) + " |"  # noqa: E731
         blocks.append("\n".join([line(header), line(["---"] * len(header)), *map(line, rows)]))
     return "\n\n".join(blocks)
 
 
-def column_groups(widths: list[int], width: int) -> list[list[int]]:
-    """Column indices in groups, each starting with column 0 (the row labels), whose rows fit in
-    `width` characters ("| a | b |": 3 per column and 1); a column wider than that alone is a group."""
+def glued(columns: tuple[str, ...]) -> set[int]:
+    """Columns kept in the group of the column before them: "lfl (paper)" beside "lfl"."""
+    return {i for i in range(1, len(columns)) if columns[i].startswith(columns[i - 1] + " (")}
+
+
+def column_groups(widths: list[int], width: int, keys: int = 1, glue: set[int] = frozenset()) -> list[list[int]]:
+    """Column indices in groups, each starting with the `keys` columns that name a row, whose rows
+    fit in `width` characters ("| a | b |": 3 per column and 1); a column in `glue` stays with the
+    one before it; what is too wide for that is a group of its own."""
+    lead = list(range(min(keys, len(widths))))
+    lead_width = 1 + sum(widths[i] + 3 for i in lead)
+    units: list[list[int]] = []  # columns that go together
+    for i in range(len(lead), len(widths)):
+        if i in glue and units:
+            units[-1].append(i)
+        else:
+            units.append([i])
     groups: list[list[int]] = []
-    group, used = [0], widths[0] + 4
-    for i, w in enumerate(widths[1:], 1):
-        if len(group) > 1 and used + w + 3 > width:
+    group, used = list(lead), lead_width
+    for unit in units:
+        need = sum(widths[i] + 3 for i in unit)
+        if len(group) > len(lead) and used + need > width:
             groups.append(group)
-            group, used = [0], widths[0] + 4
-        group.append(i)
-        used += w + 3
+            group, used = list(lead), lead_width
+        group += unit
+        used += need
     groups.append(group)
     return groups
 
@@ -231,7 +247,7 @@ def markdown_heading(level: int, title: str, width: int = WIDTH) -> str:
     heading = f"{'#' * level} {title}"
     if len(heading) <= width:
         return heading
-    for cut, rest in heading_cuts(title):
+    for cut, rest in reversed(heading_cuts(title)):  # the longest heading that fits
         if level + 1 + cut <= width:
             return f"{'#' * level} {title[:cut]}\n\n" + textwrap.fill(rest[:1].upper() + rest[1:], width)
     return heading

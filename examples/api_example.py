@@ -1,4 +1,4 @@
-"""The Python API, end to end (about a minute here):
+"""The Python API, end to end (about 30 s here):
 
     .venv/bin/python examples/api_example.py
 

@@ -15,7 +15,10 @@ __all__ = ["DEFAULT_STORE", "ConfigError", "execute", "load_plugins", "records",
 
 def __getattr__(name: str):
     if name == "__version__":  # read on demand: importing irlbench stays instant
-        from importlib.metadata import version
+        from importlib.metadata import PackageNotFoundError, version
 
-        return version("irlbench")
+        try:
+            return version("irlbench")
+        except PackageNotFoundError:
+            return "unknown (not installed)"
     raise AttributeError(f"module 'irlbench' has no attribute {name!r}")

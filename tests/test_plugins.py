@@ -63,6 +63,8 @@ def registry_restored():
     METHODS.clear()
     METHODS.update(BUILTIN)
     plugins.SOURCES.clear()
+    plugins.BROKEN.clear()
+    plugins._MODULE_SOURCES.clear()
     for name in [m for m in sys.modules if m.startswith("irlbench_plugin_")]:
         del sys.modules[name]
     plugins._FILE_TEXTS.clear()
@@ -85,7 +87,7 @@ def test_a_file_plugin_is_resolved_like_a_builtin_method_and_its_source_is_in_th
     assert len(configs) == 4  # lfl-table2's alpha_model is dropped: flat has no such key
     assert all(c["method"] == {"name": "flat", "scale": 2.0, "form": "flat"} for c in configs)
     digest = hashlib.sha256(path.read_text().encode()).hexdigest()
-    assert all(c["plugin"] == {"module": "irlbench_plugin_flat_plugin", "sha256": digest, "version": ""}
+    assert all(c["plugin"] == {"module": f"irlbench_plugin_flat_plugin_{digest[:12]}", "sha256": digest, "version": ""}
                for c in configs)
     assert "plugin" not in api.trials("lfl-table2", seeds=1)[0]  # built-in trials keep their ids
 
@@ -119,6 +121,11 @@ def test_the_trial_id_changes_with_the_plugin_file_and_not_with_where_it_lies(tm
      "uses must be one of sequence, demonstrations"),
     (PLUGIN.replace("{name}", "flat").replace("{body}", "pass").replace("bounded(1.0, gt=0)", "bounded(-1.0, gt=0)"),
      "a default is out of its declared range"),
+    (PLUGIN.replace("{name}", "flat").replace("{body}", "pass").replace('uses = "demonstrations"',
+                                                                        'uses = "demonstrations"\n    resources = {"cpu": 0}'),
+     "resources must be"),
+    (PLUGIN.replace("{name}", "flat").replace("{body}", "pass").replace("Config = Settings", "configs = 5"),
+     "Config must be the method's config dataclass"),
 ])
 @pytest.mark.parametrize("command", ["run", "list"])
 def test_a_bad_plugin_is_one_line_and_exit_2_before_anything_runs(tmp_path, capsys, text, message, command):
@@ -226,3 +233,32 @@ def test_the_examples_run_on_ray_and_on_mujoco_and_the_report_shows_them_beside_
     report = irlbench(env, "report", "--store", store, "--suite", "gridworld")
     rows = {line.split(" | ")[0].strip("| ") for line in report.stdout.splitlines() if line.startswith("| ")}
     assert report.returncode == 0 and {"last_batch_density", "batch_progress", "lfl"} <= rows
+
+
+def test_two_plugin_files_of_one_name_are_two_modules_and_each_ships_its_own_text(tmp_path):
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    first, second = write_plugin(tmp_path / "a", name="plug_a"), write_plugin(tmp_path / "b", name="plug_b")
+    api.load_plugins(str(first), str(second))
+    shipped = plugins.shipment(api.trials("lfl-table1", overrides={"method.name": "plug_a"}))
+    assert len(shipped) == 1 and shipped[0]["path"] == str(first) and shipped[0]["text"] == first.read_text()
+    assert plugins.SOURCES["plug_a"].module != plugins.SOURCES["plug_b"].module
+
+
+def test_a_broken_installed_plugin_is_a_warning_and_only_its_own_runs_are_refused(monkeypatch, tmp_path, capsys):
+    import importlib.metadata
+
+    class Broken:
+        name, value, dist = "broken_one", "nowhere_at_all:Method", None
+
+        def load(self):
+            raise ImportError("No module named 'nowhere_at_all'")
+
+    monkeypatch.setattr(importlib.metadata, "entry_points", lambda group: [Broken()])
+    monkeypatch.setattr(plugins, "_entry_points_loaded", False)
+    code, _, err = cli(capsys, "list")
+    assert code == 0 and "irlbench: warning: plugin the entry point 'broken_one'" in err and "is unavailable" in err
+    monkeypatch.setattr(plugins, "_entry_points_loaded", False)
+    code, _, err = cli(capsys, "run", "lfl-table1", "--set", "method.name=broken_one", "--store", str(tmp_path / "s"),
+                       "--backend", "serial")
+    assert code == 2 and "failed to import: ImportError: No module named 'nowhere_at_all'" in err.splitlines()[-1]
+    assert not (tmp_path / "s").exists()
