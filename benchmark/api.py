@@ -206,7 +206,7 @@ def report(df: "pd.DataFrame", *, format: str = "md", out: str | Path | None = N
 
     formats = [f.strip() for f in format.split(",") if f.strip()]
     figures = (out is not None or formats[:1] == ["html"]) if figures is None else figures
-    if figures and "artifacts" not in df:
+    if figures and not df.empty and "artifacts" not in df:
         import warnings
 
         warnings.warn("figures need the records' artifacts: read them with records(store, artifacts=True) "

@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 from benchmark import plugins, reaper
 from benchmark.config import ConfigError
-from benchmark.pipeline import empty_record, now, run_trial_limited, versions
+from benchmark.pipeline import run_trial_limited, unfinished_record
 from envs.datasets import default_cache_dir
 from methods.base import IRLMethod
 from methods.registry import METHODS
@@ -149,7 +149,8 @@ def run_ray(configs: list[dict[str, Any]], on_record: OnRecord, *, cache_dir: Pa
     # Ray uploads a module's or an installed plugin's package to every node (runtime_env py_modules)
     shipped = plugins.shipment(configs)
     local = not address or address == "local"
-    runtime_env = {"py_modules": plugins.py_modules(shipped)} if not local and plugins.py_modules(shipped) else None
+    uploads = [] if local else plugins.py_modules(shipped)
+    runtime_env = {"py_modules": uploads} if uploads else None
     sigterm = signal.getsignal(signal.SIGTERM)
     try:
         with quiet_ray(local):
@@ -175,9 +176,7 @@ def run_ray(configs: list[dict[str, Any]], on_record: OnRecord, *, cache_dir: Pa
         try:
             plugins.ensure(params["plugins"])
         except Exception as error:  # a plugin this node cannot load: the trial's record says so
-            record = empty_record(config)
-            record.update(status="failed", error=f"{type(error).__name__}: {error}", created_at=now(), versions=versions())
-            tune.report({"record": json.dumps(record)})
+            tune.report({"record": json.dumps(unfinished_record(config, "failed", f"{type(error).__name__}: {error}"))})
             return
         match_threads(trial_resources(config)["cpu"])
         cache_dir = Path(params["cache_dir"]) if params["cache_dir"] else None  # None: the node's own cache
@@ -205,10 +204,8 @@ def run_ray(configs: list[dict[str, Any]], on_record: OnRecord, *, cache_dir: Pa
             # run_trial turns every exception into a record; this is a worker that died under it
             if Stop.pending:  # stopped by the Ctrl-C (it reaches Ray's processes too): it runs again on resume
                 return
-            record = empty_record(trial.config["config"])
-            record.update(status="failed", error=f"RayTrialError: the trial's worker died ({trial.error_file})",
-                          created_at=now(), versions=versions())
-            self.store(record)
+            self.store(unfinished_record(trial.config["config"], "failed",
+                                         f"RayTrialError: the trial's worker died ({trial.error_file})"))
 
         def store(self, record: dict[str, Any]) -> None:
             try:

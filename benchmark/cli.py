@@ -224,17 +224,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     from benchmark import api
 
     df = _frame(args, artifacts=wants_figures(args))
-    formats = [f.strip() for f in args.format.split(",") if f.strip()]
-    api.report_options(df, formats=formats, metric=args.metric, normalization=args.normalization,
-                       aggregate=args.aggregate, figures=wants_figures(args))  # bad options before "no records"
-    if df.empty:
-        print("no records", file=sys.stderr)
-        return 0
-    n_ok = int((df.status == "ok").sum())
+    n_ok = int((df.status == "ok").sum()) if not df.empty else 0
     subtitle = f"{len(df)} trial records ({n_ok} ok) from {os.path.join(args.store, 'records.jsonl')}"
     shown = api.report(df, format=args.format, out=args.out, metric=args.metric, normalization=args.normalization,
-                       aggregate=args.aggregate, figures=wants_figures(args), subtitle=subtitle)
-    if args.out is None:
+                       aggregate=args.aggregate, figures=wants_figures(args), subtitle=subtitle)  # options checked first
+    if df.empty:
+        print("no records", file=sys.stderr)
+    elif args.out is None:
         sys.stdout.write(shown)
     return 0
 

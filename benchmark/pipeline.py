@@ -78,6 +78,14 @@ def empty_record(config: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def unfinished_record(config: dict[str, Any], status: str, error: str) -> dict[str, Any]:
+    """The record of a trial that produced none of its own (a timeout, a process that died, a plugin a
+    worker could not load): its identity, the status and the error."""
+    record = empty_record(config)
+    record.update(status=status, error=error, created_at=now(), versions=versions())
+    return record
+
+
 def plugin_record(config: dict[str, Any]) -> dict[str, str]:
     """A plugin method's source as its record keeps it: the trial config's identity, and the kind
     and path of the source this process loaded."""
@@ -195,8 +203,7 @@ def run_trial_limited(config: dict[str, Any], *, cache_dir: Path | None = None,
         child.join()
         if status == "failed":
             error = f"ChildProcessError: the trial process died (exit code {child.exitcode})"
-        record = empty_record(config)
-        record.update(status=status, error=error, created_at=now(), versions=versions())
+        record = unfinished_record(config, status, error)
         record["timings"]["total_s"] = time.perf_counter() - start
     child.join()
     receive.close()

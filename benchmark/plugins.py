@@ -212,7 +212,6 @@ def method_problem(cls: type) -> str | None:
     """What makes `cls` not a valid method, or None: the declarations the pipeline reads and each
     Config's defaults (every field defaulted, JSON values, within the field's declared range)."""
     from benchmark.references import REFERENCES
-    from envs.config_fields import check_fields
     from methods.base import IRLMethod
 
     if not (isinstance(cls, type) and issubclass(cls, IRLMethod)):
@@ -239,7 +238,7 @@ def method_problem(cls: type) -> str | None:
         return f"configs names tracks the method has no form for: {', '.join(sorted(unknown))}"
     for track in sorted(cls.tracks):
         config = cls.config_class(track)
-        problem = config_problem(config, check_fields)
+        problem = config_problem(config)
         if problem:
             return f"its {config.__name__}: {problem}"
         owner = config if "profiles" in vars(config) else cls
@@ -255,7 +254,10 @@ def method_problem(cls: type) -> str | None:
     return None
 
 
-def config_problem(config: type, check_fields) -> str | None:
+def config_problem(config: type) -> str | None:
+    """What makes a method's Config not a valid one, or None."""
+    from envs.config_fields import check_fields
+
     if not (dataclasses.is_dataclass(config) and isinstance(config, type)):
         return "Config must be a dataclass"
     if not config.__dataclass_params__.frozen:
