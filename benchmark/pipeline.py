@@ -6,6 +6,7 @@ The method sees only the ObservationDataset and TaskInfo; the learner's true sco
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import math
@@ -136,7 +137,8 @@ def _run_trial(config: dict[str, Any], record: dict[str, Any], cache_dir: Path |
             if "plugin" in config:
                 check_plugin(config)
             method = METHODS[name](section_config(config, "method"))
-            info = task.info(protocol)
+            # the observer knows whether it watches a learner or an expert (the protocol's statement)
+            info = dataclasses.replace(task.info(protocol), source=learner_source(task.track, config["learner"]["name"]))
             method.applicable(dataset, info)
             tick = time.perf_counter()
             fit = method.fit(dataset, info, seed=int_stream_seed(config["seed"], "method"))

@@ -59,6 +59,8 @@ class TaskInfo:
     reward_features: continuous tasks, the same as a batched map (obs, actions, next_obs) -> (N, F)
     (envs.mujoco.features: what LOGEL's linear reward is written in), with feature_names.
     start: (S,) start-state distribution (every observed stream begins there).
+    source: what the batches are, as the trial's learner declares it: "sequence" (a learner's
+    policies in the order observed) or "expert" (a converged expert's demonstrations).
     """
 
     name: str
@@ -75,6 +77,7 @@ class TaskInfo:
     reward_features: Callable[[Array, Array, Array], Array] | None = None
     feature_names: tuple[str, ...] = ()
     start: Array | None = None
+    source: str = "sequence"
 
     @property
     def tabular(self) -> bool:

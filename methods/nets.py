@@ -39,11 +39,13 @@ def uniform_(shape: tuple[int, ...], fan_in: int, generator: torch.Generator) ->
 
 
 class BatchedMLP(nn.Module):
-    """n independent tanh MLPs of the same sizes, evaluated together: (n, N, in) -> (n, N, out)."""
+    """n independent MLPs (tanh, or `activation`) of the same sizes, evaluated together: (n, N, in) -> (n, N, out)."""
 
-    def __init__(self, n: int, sizes: Iterable[int], generator: torch.Generator) -> None:
+    def __init__(self, n: int, sizes: Iterable[int], generator: torch.Generator,
+                 activation: Callable[[Tensor], Tensor] = torch.tanh) -> None:
         super().__init__()
         sizes = list(sizes)
+        self.activation = activation
         self.weights = nn.ParameterList([uniform_((n, a, b), a, generator) for a, b in zip(sizes, sizes[1:])])
         self.biases = nn.ParameterList([uniform_((n, 1, b), a, generator) for a, b in zip(sizes, sizes[1:])])
 
@@ -55,7 +57,7 @@ class BatchedMLP(nn.Module):
         for i, (w, b) in enumerate(zip(self.weights, self.biases)):
             x = torch.addmm(b[j], x, w[j])
             if i < len(self.weights) - 1:
-                x = torch.tanh(x)
+                x = self.activation(x)
         return x
 
 

@@ -12,7 +12,8 @@ from methods.gcl import GuidedCostLearning
 from methods.iq_learn import IQLearn
 from methods.logel import LOGEL
 from methods.maxent import MaxEntIRL
+from methods.trex import TREX
 
 BUILTIN: dict[str, type[IRLMethod]] = {cls.name: cls for cls in (LfL, MaxEntIRL, LOGEL, GAIL, AIRL, IQLearn,
-                                                                 GuidedCostLearning, DAC)}
+                                                                 GuidedCostLearning, DAC, TREX)}
 METHODS: dict[str, type[IRLMethod]] = dict(BUILTIN)  # the built-in methods and the plugins' registered this process

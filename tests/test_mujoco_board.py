@@ -71,8 +71,9 @@ def test_a_matrix_preset_scales_its_own_values_per_profile_only():
 def test_the_board_suite_gives_each_method_its_quick_budget_and_the_paper_its_own():
     quick = {c["method"]["name"]: c["method"] for c in expand(load_suite("mujoco"), seeds=1, profile="quick")}
     paper = {c["method"]["name"]: c["method"] for c in expand(load_suite("mujoco"), seeds=1, profile="paper")}
-    assert set(quick) == {"lfl", "logel", "maxent", "gail", "airl", "dac", "iq_learn", "gcl", "oracle", "bc"}
+    assert set(quick) == {"lfl", "logel", "maxent", "gail", "airl", "dac", "iq_learn", "gcl", "trex", "oracle", "bc"}
     assert quick["gail"]["total_timesteps"] < paper["gail"]["total_timesteps"]
+    assert quick["trex"]["steps"] < paper["trex"]["steps"] == 10_000
     assert quick["dac"]["total_steps"] < paper["dac"]["total_steps"]
 
 
