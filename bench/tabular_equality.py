@@ -4,7 +4,7 @@ another checkout of the code on this machine (--code DIR, e.g. a `git worktree` 
 
     python bench/tabular_equality.py [--store results | --code DIR] [--seeds N] SUITE ...
 
-Trials are matched on (suite, label, task, learner, method, seed, profile), not on the trial id,
+Trials are matched on (suite, label, task config, learner, method, seed, profile), not on the trial id,
 so a change of the config schema (a new field) does not hide a change of the numbers. Floating
 point results depend on the BLAS kernels of the machine that computed them: a record made on
 another CPU can differ in the last bits, so compare code with code on one machine (--code).
@@ -27,8 +27,16 @@ from benchmark.pipeline import run_trial
 
 
 def identity(config: dict) -> str:
-    return json.dumps([config["suite"], config["label"], config["task"]["name"], config["learner"]["name"],
-                       config["method"]["name"], config["seed"], config["profile"]])
+    """A trial's cell without its trial id; the task's whole config (two cells of one task name may
+    differ in its settings: lfl-table1's deterministic and stochastic gridworlds)."""
+    return json.dumps([config["suite"], config["label"], config["task"], config["learner"]["name"],
+                       config["method"]["name"], config["seed"], config["profile"]], sort_keys=True)
+
+
+def outcome(record: dict) -> dict:
+    """Status and metrics, a NaN as None (the store writes NaN as null)."""
+    nan_free = {k: None if isinstance(v, float) and v != v else v for k, v in record["metrics"].items()}
+    return {"status": record["status"], "metrics": nan_free}
 
 
 def run_all(suites: list[str], seeds: int | None, profile: str) -> dict[str, dict]:
@@ -40,15 +48,14 @@ def run_all(suites: list[str], seeds: int | None, profile: str) -> dict[str, dic
             suite = load_suite(name)
             for config in expand(suite, seeds=seeds or suite.seeds, profile=profile):
                 record = run_trial(config, cache_dir=Path(cache))
-                out[identity(config)] = {"status": record["status"], "metrics": record["metrics"]}
+                out[identity(config)] = outcome(record)
     return out
 
 
 def committed(store: str) -> dict[str, dict]:
     from benchmark.store import ResultsStore
 
-    return {identity(r["config"]): {"status": r["status"], "metrics": r["metrics"]}
-            for r in ResultsStore(Path(store)).records(artifacts=False)}
+    return {identity(r["config"]): outcome(r) for r in ResultsStore(Path(store)).records(artifacts=False)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -81,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         if old is None:
             missing += 1
             print("no reference:", key)
-        elif json.dumps(old, sort_keys=True) == json.dumps(new, sort_keys=True):  # NaN == NaN here
+        elif json.dumps(old, sort_keys=True) == json.dumps(new, sort_keys=True):
             equal += 1
         else:
             different += 1

@@ -430,7 +430,36 @@ def layout_lfl_table3(df: pd.DataFrame, options: ReportOptions) -> list[Table]:
                   + ((f"Same-protocol columns ({', '.join(sorted(borrowed))}): the {SAME_OBSERVATIONS['lfl-table3']} "
                       "board's trials on the same recorded learner batches (task, learner, protocol and profile), "
                       "with that board's seeds.",) if borrowed else ())
-                  + reference_note(methods))]
+                  + reference_note(methods))] + [t for t in (trex_published(df, options),) if t is not None]
+
+
+def trex_published(df: pd.DataFrame, options: ReportOptions) -> Table | None:
+    """T-REX's published MuJoCo results beside our T-REX rows on the learner protocol. Not the same
+    protocol (their demonstrations are ranked by the true return, their metric is a distance), so
+    the table sets the two side by side per task and compares nothing: theirs as the ratio of
+    T-REX's distance to the best demonstration's, per stage; ours as the normalized score (1 = the
+    learner's last observed policy) and the seeds above that policy."""
+    ref = PUBLISHED["trex-mujoco"]
+    ours = df[(df.method == "trex") & (df.status == "ok") & (df.label == "")]
+    if ours.empty:
+        return None
+    ours = ours.assign(value=values_of(ours, NORMALIZED, "lfl"))
+    rng, reps = options.rng(), options.bootstrap_reps
+    rows = []
+    for task in list(ref["tasks"]) + sorted(set(ours.task) - set(ref["tasks"])):
+        part = ours[ours.task == task]
+        paper = ref.get(task)
+        ratios = [t / d for t, d in zip(paper["trex"], paper["best_demo"])] if paper else []
+        rows.append((text(task), text(" / ".join(f"{r:.2f}" for r in ratios) or "not reported"),
+                     text(f"{sum(r > 1 for r in ratios)} of {len(ratios)}" if ratios else ""),
+                     summary_cell(part.value, options.aggregate, rng, reps) if len(part) else text("not run"),
+                     text(f"{int((part.score > part.learner_last_score).sum())}/{len(part)}" if len(part) else "")))
+    return Table("published-trex-mujoco", f"{ref['name']} beside ours (different protocols: set side by side, not compared)",
+                 ("task", "paper: T-REX / best demonstration, per stage", "paper: stages beaten",
+                  "ours: T-REX, normalized (1 = the learner's last policy)", "ours: seeds > learner"),
+                 tuple(rows), notes=(f"Published: {ref['source']}. Their metric: {ref['metric']}; their "
+                                     f"demonstrations: {ref['demonstrations']}; their observer: PPO for "
+                                     f"{ref['budget_steps']:,} steps on the learned reward.",))
 
 
 BUDGET_KEYS = ("total_timesteps", "total_steps", "steps")  # a method config's budget, as its paper counts it

@@ -141,3 +141,16 @@ def test_the_halfcheetah_cells_give_gail_and_airl_imitations_tuned_halfcheetah_v
         if method["name"] in TUNED and config["task"]["name"] in ("hopper", "halfcheetah"):
             tuned = TUNED[method["name"]][config["task"]["name"]]
             assert {k: method[k] for k in tuned} == tuned
+
+
+def test_table3_sets_trex_beside_its_published_figure_without_comparing(tmp_path):
+    rng = np.random.default_rng(0)
+    records = [mujoco_record("lfl-table3", m, s, rng, q) for m, q in (("lfl", 1.2), ("trex", 1.5)) for s in range(3)]
+    (section,) = sections(frame(records, tmp_path), {"lfl-table3": "lfl-table3"}, FAST)
+    assert [t.name for t in section.tables] == ["table3", "published-trex-mujoco"]
+    published = section.tables[1]
+    rows = {r[0].text: r for r in published.rows}
+    assert rows["hopper"][1].text == "4.08 / 1.87 / 1.99" and rows["ant"][2].text == "1 of 2"  # theirs, per stage
+    ours = rows["hopper"][3:]
+    assert ours[0].n == 3 and ours[1].text.endswith("/3")
+    assert rows["halfcheetah"][3].text == "not run" and "distance travelled" in published.notes[0]
