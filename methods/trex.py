@@ -47,7 +47,7 @@ import numpy as np
 
 from envs.config_fields import bounded, check_config, one_of
 from envs.datasets import Batch, ObservationDataset
-from methods.base import FitResult, IRLMethod, NotApplicable, RecoveredReward, TaskInfo
+from methods.base import FitResult, IRLMethod, NotApplicable, RecoveredReward, TaskInfo, transition_counts
 
 if TYPE_CHECKING:
     import torch
@@ -169,9 +169,7 @@ def tabular_noise_rollouts(cfg: TREXConfig, data: ObservationDataset, task: Task
     frequencies; uniform where a state was never seen) mixed with the uniform policy at each noise
     level, each level `rollouts_per_level` streams as long as a demonstration batch."""
     n_s, n_a = task.n_states, task.n_actions
-    counts = np.zeros((n_s, n_a))
-    for batch in data.batches:
-        np.add.at(counts, (batch.observations, batch.actions), 1.0)
+    counts = transition_counts(data, n_s, n_a).sum(axis=(0, 3))  # (S, A) over every demonstration batch
     seen = counts.sum(axis=1, keepdims=True)
     clone = np.where(seen > 0, counts / np.maximum(seen, 1.0), 1.0 / n_a)
     steps = max(len(b) for b in data.batches)
@@ -338,7 +336,7 @@ def network_rewards(cfg: TREXNetworkConfig, batches: list[Batch], ranks: Array, 
         values = reward.outputs(x.reshape(cfg.ensemble, -1, x.shape[-1])).reshape(inside.shape)
         return (values * inside).sum(dim=-1)
 
-    weights = [w for w in reward.nets.weights]
+    weights = list(reward.nets.weights)
     optimizer = torch.optim.Adam(reward.nets.parameters(), lr=cfg.lr)
     for _ in range(cfg.steps):
         chosen = torch.randint(cfg.pairs, (cfg.ensemble, cfg.batch_pairs), generator=generator)

@@ -488,25 +488,23 @@ def test_expanding_many_seeds_takes_seconds_and_ctrl_c_there_is_a_clean_exit(tmp
     assert "Traceback" not in err
 
 
-def catches_sigint(pid: int, program: bytes = b"benchmark.cli") -> bool:
-    """Whether `pid`, running `program`, has a handler for SIGINT installed (SigCgt in /proc/PID/status)."""
+def proc_status(pid: int, field: str, program: bytes = b"benchmark.cli") -> str:
+    """A field of /proc/PID/status once `pid` runs `program` ("" before, or when it is gone): between
+    fork and exec a child shows its parent's memory and handlers, and a signal sent then is lost."""
     try:
         if program not in open(f"/proc/{pid}/cmdline", "rb").read():
-            return False
+            return ""
         status = open(f"/proc/{pid}/status").read()
     except OSError:
-        return False
-    caught = next((int(line.split()[1], 16) for line in status.splitlines() if line.startswith("SigCgt")), 0)
-    return bool(caught >> (signal.SIGINT - 1) & 1)
+        return ""
+    return next((line.split()[1] for line in status.splitlines() if line.startswith(field + ":")), "")
 
 
-def resident_mb(pid: int, program: bytes = b"benchmark.cli") -> float:
-    """The resident memory of `pid` once it runs `program` (0 before): between fork and exec a child
-    shows its parent's memory, and a signal sent then is lost with the parent's handlers."""
-    try:
-        if program not in open(f"/proc/{pid}/cmdline", "rb").read():
-            return 0.0
-        status = open(f"/proc/{pid}/status").read()
-    except OSError:
-        return 0.0
-    return next((int(line.split()[1]) / 1024 for line in status.splitlines() if line.startswith("VmRSS")), 0.0)
+def catches_sigint(pid: int) -> bool:
+    """Whether the driver `pid` has a handler for SIGINT installed (its SigCgt mask)."""
+    return bool(int(proc_status(pid, "SigCgt") or "0", 16) >> (signal.SIGINT - 1) & 1)
+
+
+def resident_mb(pid: int) -> float:
+    """The driver's resident memory (0 before it runs)."""
+    return int(proc_status(pid, "VmRSS") or "0") / 1024
