@@ -141,7 +141,7 @@ def scoring_rate(make: Callable, policy, steps: int, seed: int) -> float:
 def measure(task: str, args: argparse.Namespace) -> dict[str, Any]:
     make = lambda: make_env(task, args.fixed_horizon)  # noqa: E731
     learner, config = quick(PPOLearnerConfig), quick(MujocoConfig)
-    settings, observer = learner.settings(config.gamma), config.observer_settings()
+    settings, observer = learner.settings(config.gamma, config.normalize), config.observer_settings()
     updates = max(1, math.ceil(args.steps / settings.steps_per_update))
     steps = updates * settings.steps_per_update
     observed = list(range(updates - 1, -1, -learner.every))[::-1]  # ends at the last update: `updates` in all
@@ -238,7 +238,8 @@ def report(m: dict[str, Any], args: argparse.Namespace) -> None:
         ("learner recording", f"{learner_steps:,} steps", learner_steps / recorded_net),
         ("learner scoring", f"{len(learner.observed)} x {config.eval_episodes} episodes",
          learner_episodes * per_episode),
-        ("expert (trained once a task, then cached)", f"{config.expert_steps:,} steps", config.expert_steps / plain),
+        ("expert's score (committed expert, deterministic)", f"{config.expert_eval_episodes} episodes",
+         config.expert_eval_episodes * per_episode),
         ("observer PPO (behavioural clone not counted)", f"{config.observer_steps:,} steps",
          config.observer_steps / learned),
         ("observer scoring", f"{config.curve_points} x {config.eval_episodes} episodes",

@@ -1,4 +1,4 @@
-"""The irlbench command line: list, run, export, report (a thin layer over benchmark/api.py).
+"""The irlbench command line: list, run, experts, export, report (a thin layer over benchmark/api.py).
 
 Only what a command needs is imported, when it needs it: `--help` and `list` start in a fraction
 of a second (list reads the declarations, never torch or Ray)."""
@@ -75,6 +75,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--plugin", dest="plugins", action="append", default=[], metavar="MODULE_OR_FILE.py",
                      help=PLUGIN_HELP)
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    experts = sub.add_parser("experts", help="the committed MuJoCo experts and their returns; `experts train TASK` "
+                                             "trains one")
+    experts_sub = experts.add_subparsers(dest="experts_command", parser_class=Parser, metavar="SUBCOMMAND")
+    train = experts_sub.add_parser("train", help="train a task's expert from its recipe (resumable: run it again "
+                                                 "after an interruption) and write it into the package")
+    train.add_argument("task", help="a MuJoCo task: reacher, hopper, halfcheetah, walker2d, ant")
+    train.add_argument("--fixed-horizon", action="store_true", help="the seals form (no early termination)")
+    train.add_argument("--steps", type=int, default=None, help="the budget (default: the recipe's)")
+    train.add_argument("--seed", type=int, default=0, help="the training seed (default: 0)")
+    train.add_argument("--out", default=None, metavar="DIR",
+                       help="write the expert's files into DIR (default: the package's committed experts)")
+    train.add_argument("--no-progress", action="store_true", help="no progress bar")
     export = sub.add_parser("export", help="one CSV row per trial on stdout")
     report = sub.add_parser("report", help="tables in the paper layouts, figures and the HTML leaderboard")
     for p in (export, report):
@@ -192,6 +204,41 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_TRIALS_FAILED if len(unfinished) else 0
 
 
+def cmd_experts(args: argparse.Namespace) -> int:
+    from envs.mujoco.envs import ENV_IDS
+
+    if args.experts_command is None:
+        from envs.mujoco.experts import committed_experts
+
+        print(f"{'expert':18s} {'env id':22s} {'steps':>10s} {'return (50 det.)':>18s} {'target':>8s} "
+              f"{'train':>7s}  status")
+        for row in committed_experts():
+            measured = f"{row['mean']:,.0f} +- {row['std']:,.0f}" if "mean" in row else "-"
+            steps = f"{row['steps']:,}" if "steps" in row else "-"
+            train_s = f"{row['train_s'] / 60:.0f} min" if "train_s" in row else "-"
+            status = row["status"] if row["status"] == "ok" else f"{row['status']}: {row['problem']}"
+            print(f"{row['name']:18s} {row['env_id']:22s} {steps:>10s} {measured:>18s} {row['target']:>8,.0f} "
+                  f"{train_s:>7s}  {status}")
+        return 0
+    if args.task not in ENV_IDS:
+        raise ConfigError(f"unknown MuJoCo task {args.task!r} (valid: {', '.join(ENV_IDS)})")
+    if args.steps is not None and args.steps < 1:
+        raise ConfigError(f"--steps {args.steps}: must be >= 1")
+    from pathlib import Path
+
+    from envs.mujoco.experts import EXPERT_DIR, train_expert
+
+    expert = train_expert(args.task, args.fixed_horizon, steps=args.steps, seed=args.seed,
+                          directory=Path(args.out) if args.out else EXPERT_DIR, progress=not args.no_progress,
+                          command=shlex.join(["irlbench", *args.argv]))
+    evaluation, training = expert.info["evaluation"], expert.info["training"]
+    print(f"{expert.name} ({expert.env_id}): {evaluation['mean']:,.1f} +- {evaluation['std']:,.1f} over "
+          f"{evaluation['episodes']} deterministic episodes (target {training['target']:,.0f}), "
+          f"{training['steps']:,} steps in {training['train_s'] / 60:.1f} min; written to "
+          f"{Path(args.out) if args.out else EXPERT_DIR}/{expert.name}.{{npz,json}}")
+    return 0
+
+
 def _frame(args: argparse.Namespace, artifacts: bool = False):
     """The store's records, of --suite only if given: a packaged suite or one whose records it holds."""
     from benchmark import api
@@ -256,6 +303,8 @@ def main(argv: list[str] | None = None) -> int:
                 return cmd_run(args)
             if args.command == "export":
                 return cmd_export(args)
+            if args.command == "experts":
+                return cmd_experts(args)
             return cmd_report(args)
         except ConfigError as error:
             print(f"irlbench: error: {error}", file=sys.stderr)

@@ -10,6 +10,7 @@ of the last observed batch, scored by its mean true return.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Callable
 
 import numpy as np
@@ -104,8 +105,15 @@ def tabular_curve(task, reward: np.ndarray, start: np.ndarray, steps: int = OBSE
 def mujoco_observe(task, reward: Any, dataset: ObservationDataset, reference: ReferenceScores,
                    fit: FitResult | None, seed: int) -> tuple[dict[str, float], dict[str, Any]]:
     """SB3 PPO on `reward` (the environment's own for the oracle), from a behavioural clone of the
-    last observed batch (or from scratch), scored at curve_points checkpoints; the last is the score."""
-    from envs.mujoco.ppo import EVAL_SEED, episode_stats, make_ppo, torch_threads, vec_env
+    last observed batch (or from scratch), scored at curve_points checkpoints; the last is the score.
+
+    Starting from the clone: the agent's observation statistics start as the batch's (so that the
+    clone and PPO see the same normalized inputs at the switch), and the critic is fitted on
+    observer_warmup_steps of the clone's own rollouts before PPO's first policy update (an untrained
+    critic's advantages are noise, and the first updates on them undo part of the clone). Those
+    steps are reported apart from observer_steps, which count the policy's training only."""
+    from envs.mujoco.ppo import EVAL_SEED, NormalizedPolicy, ObsNormalization, episode_stats, make_ppo, \
+        torch_threads, vec_env
     from envs.seeding import seeded_global_rngs
 
     cfg = task.config
@@ -114,8 +122,8 @@ def mujoco_observe(task, reward: Any, dataset: ObservationDataset, reference: Re
     chunk = settings.steps_per_update * max(1, -(-steps // (settings.steps_per_update * (cfg.curve_points - 1))))
     lengths: list[float] = []
 
-    def score(policy) -> float:  # the mean true return; the mean episode length is kept for diagnosis
-        returns, length = episode_stats(policy, task.make_env, cfg.eval_episodes, EVAL_SEED)
+    def score(model) -> float:  # the mean true return, statistics frozen; the mean episode length for diagnosis
+        returns, length = episode_stats(NormalizedPolicy.of(model), task.make_env, cfg.eval_episodes, EVAL_SEED)
         lengths.append(float(length.mean()))
         return float(returns.mean())
 
@@ -124,24 +132,55 @@ def mujoco_observe(task, reward: Any, dataset: ObservationDataset, reference: Re
         if reward is not TRUE_REWARD and reward is not NO_REWARD:
             venv = RecoveredRewardVecEnv(venv, reward.function, reward.terminal_reward)
         model = make_ppo(venv, settings, seed)
+        warmup = 0
         if cfg.observer_start == "bc" or reward is NO_REWARD:
-            behaviour_clone(model.policy, dataset.batches[-1], steps=cfg.bc_steps, seed=seed)
-        curve, at = [score(model.policy)], [0]
+            batch = dataset.batches[-1]
+            if model.get_vec_normalize_env() is not None:
+                start_statistics(model.get_vec_normalize_env(), batch.observations)
+            normalize = ObsNormalization.of(model.get_vec_normalize_env())
+            behaviour_clone(model.policy, replace(batch, observations=normalize(batch.observations)),
+                            steps=cfg.bc_steps, seed=seed)
+            if steps and cfg.observer_warmup_steps:
+                warmup = fit_critic(model, cfg.observer_warmup_steps)
+        curve, at = [score(model)], [0]
         while at[-1] < steps:
             model.learn(total_timesteps=min(chunk, steps - at[-1]), reset_num_timesteps=False)
-            at.append(int(model.num_timesteps))
-            curve.append(score(model.policy))
-        venv.close()
+            at.append(int(model.num_timesteps) - warmup)
+            curve.append(score(model))
+        model.get_env().close()
     metrics = score_metrics(curve[-1], reference)
     if fit is not None and fit.policy is not None:  # the method's own policy, scored like every policy here
         metrics["method_policy_score"] = float(episode_stats(fit.policy, task.make_env, cfg.eval_episodes,
                                                              EVAL_SEED)[0].mean())
-    metrics["observer_steps"] = float(at[-1])
+    metrics["observer_steps"], metrics["observer_warmup_steps"] = float(at[-1]), float(warmup)
     # how the observer's episodes end: shorter than the clone's means it learned to terminate sooner
     metrics["observer_episode_length"], metrics["observer_start_episode_length"] = lengths[-1], lengths[0]
     artifacts = {"learner_curve": rounded(reference.learner), "observer_curve": rounded(curve),
                  "observer_curve_steps": at, **task.describe()}
     return metrics, artifacts
+
+
+def start_statistics(venv, observations: np.ndarray) -> None:
+    """A VecNormalize's observation statistics set to a batch's (mean, variance, count)."""
+    observations = np.asarray(observations, dtype=np.float64)
+    venv.obs_rms.mean, venv.obs_rms.var = observations.mean(axis=0), observations.var(axis=0)
+    venv.obs_rms.count = float(len(observations))
+
+
+def fit_critic(model, steps: int) -> int:
+    """PPO updates on `steps` steps of the current policy's rollouts with the actor frozen: only
+    the critic learns (and the normalization's statistics). Returns the environment steps taken."""
+    policy = model.policy
+    actor = [*policy.mlp_extractor.policy_net.parameters(), *policy.action_net.parameters(), policy.log_std]
+    before = model.num_timesteps
+    for parameter in actor:
+        parameter.requires_grad_(False)
+    try:
+        model.learn(total_timesteps=steps, reset_num_timesteps=False)
+    finally:
+        for parameter in actor:
+            parameter.requires_grad_(True)
+    return int(model.num_timesteps - before)
 
 
 def behaviour_clone(policy, batch: Batch, *, steps: int, seed: int, batch_size: int = 64) -> None:

@@ -12,13 +12,11 @@ import functools
 import math
 import platform
 import signal
-import subprocess
 import time
 import traceback
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +29,7 @@ from benchmark.references import REFERENCES
 from envs.datasets import CacheWarning, ObservationDataset, ReferenceScores, load_or_generate
 from envs.registry import build_task, learner_source
 from envs.task import Task
+from envs.versions import MUJOCO_STACK, git_state, package_versions
 from methods.base import NotApplicable
 from methods.registry import METHODS
 
@@ -117,7 +116,7 @@ def run_trial(config: dict[str, Any], *, cache_dir: Path | None = None) -> dict[
         record["diagnostics"]["warnings"] = notes
     timings["total_s"] = time.perf_counter() - start
     record["created_at"] = now()
-    record["versions"] = versions()
+    record["versions"] = {**versions(), **record.pop("provenance", {})}
     return record
 
 
@@ -127,6 +126,7 @@ def _run_trial(config: dict[str, Any], record: dict[str, Any], cache_dir: Path |
     try:
         task = build_task(section_config(config, "task"))
         with captured(CacheWarning, notes):
+            record["provenance"] = task.provenance()  # what the task's results depend on (its expert)
             dataset, reference = observe_learner(config, task, cache_dir)
         timings["dataset_s"] = time.perf_counter() - start
         protocol, name = section_config(config, "protocol"), config["method"]["name"]
@@ -238,20 +238,7 @@ def now() -> str:
 
 @functools.cache
 def versions() -> dict[str, str]:
-    """Package versions and the git commit of the code that produced a record (dirty: the
-    package code differs from that commit)."""
-    found = {"python": platform.python_version()}
-    for package in ("irlbench", "numpy", "scipy", "torch"):
-        try:
-            found[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            found[package] = "unknown"
-    here = Path(__file__).parent
-    try:
-        git = lambda *args: subprocess.run(["git", *args], cwd=here, capture_output=True, text=True,
-                                           timeout=5).stdout.strip()
-        found["git_commit"] = git("rev-parse", "HEAD") or "unknown"
-        found["git_dirty"] = str(bool(git("status", "--porcelain", "--untracked-files=no", "--", ":/envs", ":/methods", ":/benchmark")))
-    except (OSError, subprocess.SubprocessError):
-        found["git_commit"] = "unknown"
-    return found
+    """Package versions (the MuJoCo track's stack included) and the git commit of the code that
+    produced a record (dirty: the package code differs from that commit)."""
+    return {"python": platform.python_version(),
+            **package_versions(("irlbench", "numpy", "scipy", "torch", *MUJOCO_STACK)), **git_state()}

@@ -94,6 +94,10 @@ class Task(ABC):
         """Everything the observer's dataset of a resolved trial config depends on: its cache key."""
         return {key: config[key] for key in ("task", "learner", "protocol", "seed", "profile")}
 
+    def provenance(self) -> dict[str, str]:
+        """What a record names beside the package versions (a MuJoCo task: its expert's identity)."""
+        return {}
+
     @abstractmethod
     def observe(self, learner: Any, protocol: ProtocolConfig, seed: np.random.SeedSequence,
                 *, cache_dir: Any = None) -> tuple[ObservationDataset, ReferenceScores]:

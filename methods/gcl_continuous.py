@@ -144,7 +144,8 @@ class ContinuousGCL:
             self.optimizer = torch.optim.Adam(self.reward.parameters(), lr=cfg.lr)
             venv = vec_env(self.task.simulator.make_env, cfg.n_envs, self.env_seed)
             settings = PPOSettings(n_envs=cfg.n_envs, n_steps=cfg.n_steps, n_minibatches=cfg.ppo_minibatches,
-                                   n_epochs=cfg.ppo_epochs, learning_rate=cfg.ppo_lr, gamma=self.task.gamma)
+                                   n_epochs=cfg.ppo_epochs, learning_rate=cfg.ppo_lr, gamma=self.task.gamma,
+                                   normalize=False)  # the sampler reads its rollout buffer's raw observations
             model = make_ppo(venv, settings, self.torch_seed)
             if cfg.policy_init == "demos":
                 self.stats["init_kl"] = distill_policy(model.policy, density, obs, steps=cfg.init_steps, lr=1e-3)

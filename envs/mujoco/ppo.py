@@ -1,50 +1,52 @@
-"""SB3 PPO on the MuJoCo tasks: the recorded learner, the local experts, and scoring.
+"""SB3 PPO on the MuJoCo tasks: the recorded learner, the observer's agent, and scoring.
 
 Everything here runs in-process (DummyVecEnv), on one torch thread, with explicit seeds for SB3,
-the environments and torch, so that a recording, an expert or a score is a deterministic function
-of its config and seed. No observation normalization: the recorded batches are raw observations as
-the environment emits them, and a policy acts on raw observations. Actions everywhere (learner
-batches, expert demonstrations, what the observer's reward is asked about) are the actions the
+the environments and torch, so that a recording or a score is a deterministic function of its
+config and seed.
+
+Normalization, the field's way (SB3's VecNormalize, as rl-baselines3-zoo sets it for every MuJoCo
+task and as the LfL paper's PPO had it): running observation statistics and a return-based reward
+scale, on by default (`PPOSettings.normalize`). It lives inside the agent: the environment below it
+is raw, so that recorded batches and what a recovered reward is asked about are the environment's
+own observations; a policy is scored through `NormalizedPolicy`, which carries a frozen copy of
+the statistics. Actions everywhere (batches, demonstrations, rewards' inputs) are the actions the
 environment executed: the policy's Gaussian samples clipped to the action space.
 
-RecordRollouts, the SB3 callback that records the learner's batches, lives in envs.mujoco.rollouts;
-torch and SB3 are imported by the functions that use them.
+RecordRollouts and RawTransitions, the SB3 classes that record the learner's batches, live in
+envs.mujoco.rollouts; torch and SB3 are imported by the functions that use them.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from envs.datasets import Batch, default_cache_dir
+from envs.datasets import Batch
 from envs.seeding import seeded_global_rngs
 
 if TYPE_CHECKING:
     import gymnasium as gym
     from stable_baselines3 import PPO
-    from stable_baselines3.common.vec_env import VecEnv
+    from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 Array = np.ndarray
 # Every policy of a task is scored on the same episodes (start states, action noise): the learner's
 # observed policies, the expert, the random policy and every observer, so that their scores compare
 # on common random numbers.
 EVAL_SEED = 40_000
+ACTIVATIONS = ("tanh", "relu")
 
 
 @dataclass(frozen=True)
 class PPOSettings:
-    """SB3 PPO's settings (the LfL paper's learner: lr 3e-4, 10 epochs, 32 minibatches, clip 0.2,
-    gamma 0.99, GAE 0.95, no entropy bonus; 64-64 tanh actor and critic). A profile scales
-    n_envs and n_steps only."""
+    """SB3 PPO's settings. Defaults: the LfL paper's learner (lr 3e-4, 10 epochs, 32 minibatches,
+    clip 0.2, gamma 0.99, GAE 0.95, no entropy bonus, separate 64-64 tanh actor and critic) with
+    the field's normalization. The experts' recipes (envs/mujoco/experts/recipes.toml) set the rest
+    to published tuned values. A profile scales n_envs and n_steps only."""
 
     n_envs: int = 32
     n_steps: int = 2048
@@ -55,10 +57,59 @@ class PPOSettings:
     gamma: float = 0.99
     gae_lambda: float = 0.95
     ent_coef: float = 0.0
+    vf_coef: float = 0.5
+    max_grad_norm: float = 0.5
+    hidden: tuple[int, ...] = (64, 64)
+    activation: str = "tanh"
+    log_std_init: float = 0.0
+    ortho_init: bool = True
+    normalize: bool = True  # VecNormalize: running observation statistics, return-based reward scale
 
     @property
     def steps_per_update(self) -> int:
         return self.n_envs * self.n_steps
+
+    @property
+    def batch_size(self) -> int:
+        return max(1, self.steps_per_update // self.n_minibatches)
+
+
+@dataclass(frozen=True)
+class ObsNormalization:
+    """Frozen observation statistics: obs -> clip((obs - mean) / sqrt(var + epsilon), -clip, clip),
+    VecNormalize's transform. Identity where mean is None (an agent without normalization)."""
+
+    mean: Array | None = None
+    var: Array | None = None
+    clip: float = 10.0
+    epsilon: float = 1e-8
+
+    def __call__(self, obs: Array) -> Array:
+        if self.mean is None:
+            return obs
+        return np.clip((obs - self.mean) / np.sqrt(self.var + self.epsilon), -self.clip, self.clip).astype(np.float32)
+
+    @classmethod
+    def of(cls, venv: VecNormalize | None) -> ObsNormalization:
+        """A copy of a VecNormalize's current observation statistics (identity for None)."""
+        if venv is None or not venv.norm_obs:
+            return cls()
+        return cls(venv.obs_rms.mean.copy(), venv.obs_rms.var.copy(), float(venv.clip_obs), float(venv.epsilon))
+
+
+class NormalizedPolicy:
+    """An SB3 policy that acts on raw observations through frozen statistics (what is scored)."""
+
+    def __init__(self, policy, normalization: ObsNormalization) -> None:
+        self.policy, self.normalization = policy, normalization
+
+    def predict(self, obs: Array, deterministic: bool = False) -> tuple[Array, None]:
+        return self.policy.predict(self.normalization(obs), deterministic=deterministic)
+
+    @classmethod
+    def of(cls, model: PPO) -> NormalizedPolicy:
+        """A PPO agent's policy with a frozen copy of its environment's current statistics."""
+        return cls(model.policy, ObsNormalization.of(model.get_vec_normalize_env()))
 
 
 def vec_env(make: Callable[[], gym.Env], n: int, seed: int) -> VecEnv:
@@ -70,22 +121,29 @@ def vec_env(make: Callable[[], gym.Env], n: int, seed: int) -> VecEnv:
 
 
 def make_ppo(venv: VecEnv, settings: PPOSettings, seed: int) -> PPO:
+    """SB3 PPO on `venv` (raw), wrapped in VecNormalize when settings.normalize."""
     import torch
     from stable_baselines3 import PPO
+    from stable_baselines3.common.vec_env import VecNormalize
 
-    return PPO("MlpPolicy", venv, seed=seed, device="cpu", n_steps=settings.n_steps,
-               batch_size=max(1, settings.steps_per_update // settings.n_minibatches), n_epochs=settings.n_epochs,
-               learning_rate=settings.learning_rate, clip_range=settings.clip_range, gamma=settings.gamma,
-               gae_lambda=settings.gae_lambda, ent_coef=settings.ent_coef,
-               policy_kwargs={"net_arch": {"pi": [64, 64], "vf": [64, 64]}, "activation_fn": torch.nn.Tanh})
+    if settings.normalize:
+        venv = VecNormalize(venv, gamma=settings.gamma)
+    activation = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU}[settings.activation]
+    hidden = list(settings.hidden)
+    return PPO("MlpPolicy", venv, seed=seed, device="cpu", n_steps=settings.n_steps, batch_size=settings.batch_size,
+               n_epochs=settings.n_epochs, learning_rate=settings.learning_rate, clip_range=settings.clip_range,
+               gamma=settings.gamma, gae_lambda=settings.gae_lambda, ent_coef=settings.ent_coef,
+               vf_coef=settings.vf_coef, max_grad_norm=settings.max_grad_norm,
+               policy_kwargs={"net_arch": {"pi": hidden, "vf": list(hidden)}, "activation_fn": activation,
+                              "log_std_init": settings.log_std_init, "ortho_init": settings.ortho_init})
 
 
 def mean_return(policy, make: Callable[[], gym.Env], episodes: int, seed: int, *, deterministic: bool = False) -> float:
-    """Mean true return of `policy` (an SB3 policy or a callable obs -> actions) over `episodes`
-    episodes, all run side by side (one batched forward pass a step). Stochastic by default: the
-    observed behaviour of a learner is its sampled actions, drawn from generators seeded by `seed`
-    (a score is a function of the policy and the seed, whatever state the caller's generators and
-    thread count are in)."""
+    """Mean true return of `policy` (anything with SB3's predict, or a callable obs -> actions)
+    over `episodes` episodes, all run side by side (one batched forward pass a step). Stochastic by
+    default: the observed behaviour of a learner is its sampled actions, drawn from generators
+    seeded by `seed` (a score is a function of the policy and the seed, whatever state the caller's
+    generators and thread count are in)."""
     return float(episode_stats(policy, make, episodes, seed, deterministic=deterministic)[0].mean())
 
 
@@ -123,28 +181,20 @@ def _episode_stats(policy, make: Callable[[], gym.Env], episodes: int, seed: int
 
 def record_learner(make: Callable[[], gym.Env], settings: PPOSettings, observed: list[int], *, seed: int,
                    eval_episodes: int, observed_envs: int = 1) -> tuple[list[Batch], list[float]]:
-    """Train PPO until the last observed update's rollout is collected; returns the rollouts of
-    environments 0..observed_envs-1 per observed update and the observed policies' mean true returns."""
-    from envs.mujoco.rollouts import RecordRollouts
+    """Train PPO until the last observed update's rollout is collected; returns the raw rollouts of
+    environments 0..observed_envs-1 per observed update and the observed policies' mean true returns
+    (each scored with its statistics frozen as they were at the end of that rollout)."""
+    from envs.mujoco.rollouts import RawTransitions, RecordRollouts
 
     with seeded_global_rngs(seed), torch_threads(1):
-        venv = vec_env(make, settings.n_envs, seed)
-        model = make_ppo(venv, settings, seed)
-        recorder = RecordRollouts(observed, lambda policy: mean_return(policy, make, eval_episodes, EVAL_SEED),
-                                  observed_envs)
+        tap = RawTransitions(vec_env(make, settings.n_envs, seed), observed_envs)
+        model = make_ppo(tap, settings, seed)
+        recorder = RecordRollouts(observed, tap, lambda: mean_return(NormalizedPolicy.of(model), make, eval_episodes,
+                                                                     EVAL_SEED))
         # the last observed rollout is collected at the start of update max(observed)
         model.learn(total_timesteps=(max(observed) + 1) * settings.steps_per_update, callback=recorder)
-        venv.close()
+        model.get_env().close()
     return recorder.batches, recorder.scores
-
-
-def train_ppo(make: Callable[[], gym.Env], settings: PPOSettings, steps: int, *, seed: int) -> PPO:
-    with seeded_global_rngs(seed), torch_threads(1):
-        venv = vec_env(make, settings.n_envs, seed)
-        model = make_ppo(venv, settings, seed)
-        model.learn(total_timesteps=steps)
-        venv.close()
-    return model
 
 
 @contextmanager
@@ -160,73 +210,16 @@ def torch_threads(n: int) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def expert_cache_dir() -> Path:
-    return default_cache_dir().parent / "experts"
-
-
-def cached_expert(spec: dict[str, Any], train: Callable[[], PPO], cache_dir: Path | None = None) -> PPO:
-    """The expert addressed by `spec` (everything that determines it), trained once and cached:
-    an SB3 zip written atomically, beside a JSON of its spec and its training time. Trials that
-    need the same expert at once wait for the one that trains it (a lock file per expert)."""
-    import fcntl
-    import time
-
-    canonical = json.dumps(spec, sort_keys=True, separators=(",", ":"))
-    key = hashlib.sha256(canonical.encode()).hexdigest()[:24]
-    directory = cache_dir or expert_cache_dir()
-    path = directory / f"{key}.zip"
-    loaded = _load(path)
-    if loaded is not None:  # no lock needed to read a finished file (a read-only cache included)
-        return loaded
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        lock = open(directory / f"{key}.lock", "a")
-    except OSError:
-        return train()  # an uncacheable expert is trained for this trial alone
-    with lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        loaded = _load(path)  # another trial may have trained it meanwhile
-        if loaded is not None:
-            return loaded
-        start = time.perf_counter()
-        model = train()
-        tmp = None
-        try:
-            fd, tmp = tempfile.mkstemp(dir=directory, suffix=".zip")
-            os.close(fd)
-            model.save(tmp)
-            os.replace(tmp, path)
-            (directory / f"{key}.json").write_text(json.dumps({"spec": spec, "train_s": time.perf_counter() - start}))
-        except OSError:
-            pass  # used uncached
-        finally:
-            if tmp is not None and os.path.exists(tmp):
-                os.unlink(tmp)
-        return model
-
-
-def _load(path: Path) -> PPO | None:
-    """A cached model, or None where there is none or it does not load. SB3's load reseeds the
-    global generators with the saved seed: the caller's are given back."""
-    from stable_baselines3 import PPO
-
-    if not path.exists():
-        return None
-    try:
-        with seeded_global_rngs(0):
-            return PPO.load(path, device="cpu")
-    except Exception:  # a foreign or damaged file: train again
-        return None
-
-
-def demonstrations(policy, make: Callable[[], gym.Env], episodes: int, seed: int) -> Batch:
-    """`episodes` whole episodes of `policy` (sampled actions, from generators seeded by `seed`,
-    clipped to the action space as executed) as one batch, episode by episode."""
+def demonstrations(policy, make: Callable[[], gym.Env], episodes: int, seed: int, *,
+                   deterministic: bool = True) -> Batch:
+    """`episodes` whole episodes of `policy` (anything with SB3's predict on raw observations;
+    deterministic by default, as experts are reported; sampled actions from generators seeded by
+    `seed` otherwise), clipped to the action space as executed, as one batch, episode by episode."""
     with seeded_global_rngs(seed), torch_threads(1):
-        return _demonstrations(policy, make, episodes, seed)
+        return _demonstrations(policy, make, episodes, seed, deterministic)
 
 
-def _demonstrations(policy, make: Callable[[], gym.Env], episodes: int, seed: int) -> Batch:
+def _demonstrations(policy, make: Callable[[], gym.Env], episodes: int, seed: int, deterministic: bool) -> Batch:
     import torch
 
     rows: list[tuple[Array, Array, Array, bool, bool]] = []
@@ -236,7 +229,7 @@ def _demonstrations(policy, make: Callable[[], gym.Env], episodes: int, seed: in
         start, done = True, False
         while not done:
             with torch.no_grad():
-                action, _ = policy.predict(obs[None], deterministic=False)
+                action, _ = policy.predict(obs[None], deterministic=deterministic)
             action = np.clip(action[0], env.action_space.low, env.action_space.high)
             next_obs, _, terminated, truncated, _ = env.step(action)
             rows.append((obs, action, next_obs, start, terminated))
@@ -255,5 +248,3 @@ def random_score(make: Callable[[], gym.Env], episodes: int, seed: int) -> float
     rng = np.random.default_rng(seed)
     return mean_return(lambda obs: rng.uniform(space.low, space.high, size=(len(obs), *space.shape)), make,
                        episodes, seed)
-
-

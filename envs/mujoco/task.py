@@ -7,32 +7,31 @@ pipeline trains on a recovered reward. Profiles scale these budgets, never the a
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from importlib import metadata
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
 from envs.config_fields import bounded, check_config, one_of
-from envs.datasets import ObservationDataset, ReferenceScores
+from envs.datasets import ObservationDataset, ReferenceScores, cache_key
 from envs.mujoco.envs import ENV_IDS, env_id, hidden_env_factory, make_env, spaces
 from envs.mujoco.features import FEATURE_NAMES, reward_features
-from envs.mujoco.ppo import (EVAL_SEED, PPOSettings, cached_expert, demonstrations, mean_return, random_score,
-                             record_learner, train_ppo)
+from envs.mujoco.ppo import EVAL_SEED, PPOSettings, demonstrations, mean_return, random_score, record_learner
 from envs.protocol import ProtocolConfig
 from envs.seeding import int_seed
 from envs.task import Simulator, Task, TaskInfo
+from envs.versions import MUJOCO_STACK, package_versions
 
 
 # The version of what makes a MuJoCo dataset or expert here: bumped when the recording changes, so
 # that caches made by older code are not served as current ones.
-GENERATOR = 2  # 2: batches record terminations
+GENERATOR = 3  # 2: batches record terminations; 3: normalized agents, committed experts
 
 
 def library_versions() -> dict[str, str]:
-    """The versions of the libraries a recording or an expert depends on (part of their cache keys)."""
-    return {name: metadata.version(name) for name in ("stable-baselines3", "gymnasium", "mujoco", "torch", "seals")}
+    """The versions of the libraries a recording depends on (part of its cache key)."""
+    return package_versions(("torch", *MUJOCO_STACK[:4]))
 
 
 @dataclass(frozen=True)
@@ -80,14 +79,15 @@ class PPOLearnerConfig:
     def k(self) -> int:
         return len(self.observed) - 1
 
-    def settings(self, gamma: float) -> PPOSettings:
+    def settings(self, gamma: float, normalize: bool) -> PPOSettings:
         return PPOSettings(n_envs=self.n_envs, n_steps=self.n_steps, n_minibatches=self.n_minibatches,
-                           n_epochs=self.n_epochs, learning_rate=self.learning_rate, gamma=gamma)
+                           n_epochs=self.n_epochs, learning_rate=self.learning_rate, gamma=gamma, normalize=normalize)
 
 
 @dataclass(frozen=True)
 class MujocoExpertConfig:
-    """Standard IRL's demonstrator: `episodes` whole episodes of the task's local expert, one batch."""
+    """Standard IRL's demonstrator: `episodes` whole episodes of the task's expert (its deterministic
+    policy, as the field reports experts), one batch."""
 
     name: ClassVar[str] = "expert"
     source: ClassVar[str] = "expert"
@@ -104,34 +104,45 @@ class MujocoExpertConfig:
 
 @dataclass(frozen=True)
 class MujocoConfig:
-    """A MuJoCo task. fixed_horizon: the seals form (no early termination). The expert is SB3 PPO
-    with the learner's algorithm and the quick learner's sizes, trained for expert_steps (PPO, not
-    SAC: at ~45 updates/s here SAC would take hours an expert). The observer: SB3 PPO on the
-    recovered reward for observer_steps, started from a behavioural clone of the last observed
-    batch (observer_start = "bc", the LfL paper's protocol) or from scratch; scored, like every
-    policy here, by its mean true return over eval_episodes episodes (sampled actions), at
-    curve_points checkpoints for the learning curve."""
+    """A MuJoCo task. fixed_horizon: the seals form (no early termination). normalize: every PPO of
+    the task (the recorded learner, the observer, the oracle) normalizes observations and rewards
+    with running statistics inside the agent (VecNormalize), as the field's PPO does. expert: the
+    committed expert (envs/mujoco/experts/) or "local", the same recipe trained here for
+    expert_steps and cached; scored, as the field reports experts, by its deterministic policy over
+    expert_eval_episodes. The observer: SB3 PPO on the recovered reward for observer_steps, started
+    from a behavioural clone of the last observed batch (observer_start = "bc", the LfL paper's
+    protocol) or from scratch; before its first policy update its critic is fitted on
+    observer_warmup_steps of the clone's own rollouts (the policy frozen), so that PPO's first
+    updates do not undo the clone; scored, like every policy but the expert, by its mean true
+    return over eval_episodes episodes (sampled actions), at curve_points checkpoints."""
 
     name: ClassVar[str] = "mujoco"
     profiles: ClassVar[dict[str, dict[str, Any]]] = {
-        "smoke": {"expert_steps": 256, "observer_steps": 256, "observer_envs": 2, "observer_n_steps": 64,
-                  "bc_steps": 50, "eval_episodes": 2, "curve_points": 2},
-        "quick": {"expert_steps": 102_400, "observer_steps": 40_960, "observer_envs": 8, "observer_n_steps": 256,
-                  "bc_steps": 2000, "eval_episodes": 5},
+        "smoke": {"expert": "local", "expert_steps": 256, "expert_eval_episodes": 2, "observer_steps": 256,
+                  "observer_envs": 2, "observer_n_steps": 64, "observer_warmup_steps": 128, "bc_steps": 50,
+                  "eval_episodes": 2, "curve_points": 2},
+        "quick": {"observer_steps": 40_960, "observer_envs": 8, "observer_n_steps": 256,
+                  "observer_warmup_steps": 8_192, "bc_steps": 2000},
     }
     fixed_horizon: bool = False
     gamma: float = bounded(0.99, gt=0.0, lt=1.0)
-    expert_steps: int = bounded(2_000_000, ge=1)
+    normalize: bool = True
+    expert: str = one_of("committed", "committed", "local")
+    expert_steps: int = bounded(100_000, ge=1)  # the local expert's budget (expert = "local" only)
+    expert_eval_episodes: int = bounded(50, ge=1)
     observer_steps: int = bounded(1_966_080, ge=0)  # the paper's observer: 30 updates of 32 x 2048
     observer_start: str = one_of("bc", "bc", "scratch")
     observer_envs: int = bounded(32, ge=1)
     observer_n_steps: int = bounded(2048, ge=2)
+    observer_warmup_steps: int = bounded(131_072, ge=0)
     bc_steps: int = bounded(3000, ge=1)  # the LfL paper's 3000 cloning steps
     eval_episodes: int = bounded(10, ge=1)
     curve_points: int = bounded(5, ge=2)
 
-    # what a learner's dataset depends on (the observer's settings do not: sweeping them re-records nothing)
-    dataset_fields: ClassVar[tuple[str, ...]] = ("fixed_horizon", "gamma", "expert_steps", "eval_episodes")
+    # what a learner's dataset depends on (the observer's settings do not: sweeping them re-records
+    # nothing); the expert's identity (its content hash) is added by MujocoTask.dataset_spec
+    dataset_fields: ClassVar[tuple[str, ...]] = ("fixed_horizon", "gamma", "normalize", "expert", "expert_steps",
+                                                 "expert_eval_episodes", "eval_episodes")
 
     def __post_init__(self) -> None:
         check_config(self, "task")
@@ -146,13 +157,10 @@ class MujocoConfig:
             return f"protocol.observation = {protocol.get('observation')!r}: MuJoCo tasks are observed through trajectories"
         return None
 
-    def expert_settings(self) -> PPOSettings:
-        return PPOSettings(n_envs=8, n_steps=256, n_minibatches=8, gamma=self.gamma)
-
     def observer_settings(self) -> PPOSettings:
         return PPOSettings(n_envs=self.observer_envs, n_steps=self.observer_n_steps,
                            n_minibatches=max(1, min(32, self.observer_envs * self.observer_n_steps // 64)),
-                           gamma=self.gamma)
+                           gamma=self.gamma, normalize=self.normalize)
 
 
 def task_config(name: str) -> type:
@@ -179,29 +187,47 @@ class MujocoTask(Task):
         return env_id(self.name, self.config.fixed_horizon)
 
     def expert(self, cache_dir=None):
-        """The task's expert, trained once per (task, horizon, budget) and cached."""
+        """The task's expert: the committed one, or the local one trained once and cached."""
+        from envs.mujoco.experts import cached_expert, load_expert
+
         cfg = self.config
-        settings = cfg.expert_settings()
-        spec = {"env": self.env_id, "steps": cfg.expert_steps, "ppo": asdict(settings), "seed": 0,
-                "versions": library_versions()}
-        return cached_expert(spec, lambda: train_ppo(self.make_env, settings, cfg.expert_steps, seed=0),
-                             None if cache_dir is None else Path(cache_dir).parent / "experts")
+        if cfg.expert == "committed":
+            return load_expert(self.name, cfg.fixed_horizon)
+        return cached_expert(self.name, cfg.fixed_horizon, cfg.expert_steps,
+                             None if cache_dir is None else Path(cache_dir).parent / "experts",
+                             eval_episodes=cfg.expert_eval_episodes)
+
+    def expert_identity(self) -> str:
+        """What names the expert in a dataset's key and a record: the committed expert's name and
+        content hash, or the local expert's recipe, budget and library versions."""
+        from envs.mujoco.experts import expert_name, load_expert, recipe_for
+
+        cfg = self.config
+        if cfg.expert == "committed":
+            return f"{expert_name(self.name, cfg.fixed_horizon)} sha256:{load_expert(self.name, cfg.fixed_horizon).sha256}"
+        recipe = recipe_for(self.name, cfg.fixed_horizon).to_json()
+        return (f"local {expert_name(self.name, cfg.fixed_horizon)} {cfg.expert_steps} steps "
+                f"recipe:{cache_key(recipe)} eval:{cfg.expert_eval_episodes}")
+
+    def provenance(self) -> dict[str, str]:
+        return {"expert": self.expert_identity()}
 
     def dataset_spec(self, config: dict[str, Any]) -> dict[str, Any]:
         task = {key: config["task"][key] for key in ("name", *MujocoConfig.dataset_fields)}
-        return {**super().dataset_spec(config), "task": task, "generator": GENERATOR, "versions": library_versions()}
+        return {**super().dataset_spec(config), "task": task, "generator": GENERATOR, "versions": library_versions(),
+                "expert": self.expert_identity()}
 
     def observe(self, learner: Any, protocol: ProtocolConfig, seed: np.random.SeedSequence,
                 *, cache_dir: Any = None) -> tuple[ObservationDataset, ReferenceScores]:
-        cfg, episodes = self.config, self.config.eval_episodes
+        cfg = self.config
         expert = self.expert(cache_dir)
-        expert_score = mean_return(expert.policy, self.make_env, episodes, seed=EVAL_SEED)
-        random = random_score(self.make_env, episodes, seed=EVAL_SEED)
+        expert_score = mean_return(expert, self.make_env, cfg.expert_eval_episodes, EVAL_SEED, deterministic=True)
+        random = random_score(self.make_env, cfg.eval_episodes, seed=EVAL_SEED)
         if learner.name == "expert":
-            batch = demonstrations(expert.policy, self.make_env, learner.episodes, seed=int_seed(seed, 1))
+            batch = demonstrations(expert, self.make_env, learner.episodes, seed=int_seed(seed, 1))
             return ObservationDataset((batch,)), ReferenceScores(np.array([expert_score]), expert_score, random)
-        batches, scores = record_learner(self.make_env, learner.settings(cfg.gamma), learner.observed,
-                                         seed=int_seed(seed, 0), eval_episodes=episodes,
+        batches, scores = record_learner(self.make_env, learner.settings(cfg.gamma, cfg.normalize), learner.observed,
+                                         seed=int_seed(seed, 0), eval_episodes=cfg.eval_episodes,
                                          observed_envs=learner.observed_envs)
         return ObservationDataset(tuple(batches)), ReferenceScores(np.array(scores), expert_score, random)
 
