@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/lfl_fit_speed.py
 	$(BIN)/python bench/dac_speed.py
 	$(BIN)/python bench/iq_learn_speed.py
+	$(BIN)/python bench/expert_check.py
 
 # every fault of the store, the cache and the run loop on fresh stores, one line each (root for the tmpfs cases)
 faults: $(STAMP)

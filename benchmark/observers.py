@@ -169,9 +169,13 @@ def start_statistics(venv, observations: np.ndarray) -> None:
 
 def fit_critic(model, steps: int) -> int:
     """PPO updates on `steps` steps of the current policy's rollouts with the actor frozen: only
-    the critic learns (and the normalization's statistics). Returns the environment steps taken."""
-    policy = model.policy
+    the critic learns, and the return's scale. The observation statistics are kept as they were
+    (they are the actor's input: moving them would change the policy). Returns the steps taken."""
+    import copy
+
+    policy, venv = model.policy, model.get_vec_normalize_env()
     actor = [*policy.mlp_extractor.policy_net.parameters(), *policy.action_net.parameters(), policy.log_std]
+    observations = copy.deepcopy(venv.obs_rms) if venv is not None else None
     before = model.num_timesteps
     for parameter in actor:
         parameter.requires_grad_(False)
@@ -180,6 +184,8 @@ def fit_critic(model, steps: int) -> int:
     finally:
         for parameter in actor:
             parameter.requires_grad_(True)
+        if observations is not None:
+            venv.obs_rms = observations
     return int(model.num_timesteps - before)
 
 

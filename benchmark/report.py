@@ -496,15 +496,17 @@ def published_comparison(df: pd.DataFrame, options: ReportOptions, key: str, *, 
             row.append(text(published))
         rows.append(tuple(row))
     ratios = {m: expert[expert.method == m].budget.median() / ref["budget_steps"] for m in dict.fromkeys(expert.method)}
-    unit = ("fraction of the expert's return (ours: our local expert's; theirs: their expert's)" if fraction
+    unit = ("fraction of the expert's return (ours: our committed expert's; theirs: their expert's)" if fraction
             else "imitation's normalized score, (score - random) / (expert - random)")
+    episodes = sorted({int(json.loads(c)["learner"].get("episodes", 0)) for c in expert.config})
     columns = ["task"] + [c for m in ref["methods"] for c in (m, f"{m} (paper)")]
     return Table(f"published-{key}", f"Expert demonstrations beside {ref['name']}: {unit}",
                  tuple(columns), tuple(rows), notes=(
                      f"Published: {ref['source']}.",
                      "Our budget / theirs: " + ", ".join(f"{m} {r:.3g}" for m, r in ratios.items() if np.isfinite(r))
                      + f" (theirs: {ref['budget_steps']:,} steps a run)."
-                     + (f" Their demonstrations: {ref['demonstrations']}." if "demonstrations" in ref else "")))
+                     + (f" Their demonstrations: {ref['demonstrations']}." if "demonstrations" in ref else "")
+                     + f" Ours: {' or '.join(map(str, episodes))} episode(s) of our expert's deterministic policy."))
 
 
 def layout_iq_learn_table3(df: pd.DataFrame, options: ReportOptions) -> list[Table]:

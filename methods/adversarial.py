@@ -57,7 +57,7 @@ restores them afterwards.
 
 Continuous form (MuJoCo; GAILContinuousConfig, AIRLContinuousConfig): the same loop, imitation's
 benchmark set-up (scripts/train_adversarial.py with the tuned configs
-scripts/config/tuned_hps/{gail,airl}_seals_{hopper,half_cheetah,ant}_best_hp_eval.json):
+scripts/config/tuned_hps/{gail,airl}_seals_{hopper,half_cheetah,walker,ant}_best_hp_eval.json):
 
     demonstrations  the last demo_batches observed batches as Transitions; done = True where an
                     episode ends: at a termination, where the next pair starts an episode, and at
@@ -78,7 +78,7 @@ scripts/config/tuned_hps/{gail,airl}_seals_{hopper,half_cheetah,ant}_best_hp_eva
                     log pi with the policy in training mode, which updates the policy's RunningNorm
 
 Defaults (the `paper` profile) are imitation's tuned seals/Hopper-v1 values (GAIL's and AIRL's
-differ), TUNED holds those of HalfCheetah and Ant (the suite sets them per task): 1e7 generator
+differ), TUNED holds those of HalfCheetah, Walker2d and Ant (the suite sets them per task): 1e7 generator
 steps, 8 environments, and per method the PPO rollout, minibatch, epochs, learning rate, entropy
 and value coefficients, gamma, GAE lambda, clip range, gradient clip and policy size (Hopper
 64-64 ReLU; HalfCheetah and Ant imitation's FeedForward32Policy, 32-32 tanh), the discriminator's
@@ -190,6 +190,11 @@ TUNED: dict[str, dict[str, dict[str, Any]]] = {
                         "learning_rate": 0.00026250519057717037, "ent_coef": 3.992371122209408e-06,
                         "vf_coef": 0.11483689492120866, "generator_gamma": 0.95, "gae_lambda": 0.95,
                         "clip_range": 0.1, "max_grad_norm": 0.8, "policy_hidden": 32, "policy_activation": "tanh"},
+        "walker2d": {"demo_batch_size": 512, "gen_replay_buffer_capacity": 16384, "n_disc_updates_per_round": 16,
+                     "rollout_steps": 16384, "batch_size": 128, "n_epochs": 20, "learning_rate": 1.943992487657563e-05,
+                     "ent_coef": 0.0007566389899529574, "vf_coef": 0.6167177795726859, "generator_gamma": 0.98,
+                     "gae_lambda": 0.92, "clip_range": 0.4, "max_grad_norm": 0.6, "policy_hidden": 64,
+                     "policy_activation": "relu"},
         "ant": {"demo_batch_size": 32, "gen_replay_buffer_capacity": 16384, "n_disc_updates_per_round": 8,
                 "rollout_steps": 16384, "batch_size": 16, "n_epochs": 10, "learning_rate": 2.428297806883194e-05,
                 "ent_coef": 0.008871887607426377, "vf_coef": 0.4351450387648799, "generator_gamma": 0.995,
@@ -207,6 +212,11 @@ TUNED: dict[str, dict[str, dict[str, Any]]] = {
                         "learning_rate": 0.00047248619386801587, "ent_coef": 0.0005544771755195421,
                         "vf_coef": 0.11483689492120866, "generator_gamma": 0.95, "gae_lambda": 0.95,
                         "clip_range": 0.1, "max_grad_norm": 0.8, "policy_hidden": 32, "policy_activation": "tanh"},
+        "walker2d": {"demo_batch_size": 512, "gen_replay_buffer_capacity": 16384, "n_disc_updates_per_round": 16,
+                     "rollout_steps": 16384, "batch_size": 128, "n_epochs": 20, "learning_rate": 3.052170958603811e-05,
+                     "ent_coef": 0.002003867232707145, "vf_coef": 0.6167177795726859, "generator_gamma": 0.98,
+                     "gae_lambda": 0.92, "clip_range": 0.4, "max_grad_norm": 0.6, "policy_hidden": 64,
+                     "policy_activation": "relu"},
         "ant": {"demo_batch_size": 8192, "gen_replay_buffer_capacity": 8192, "n_disc_updates_per_round": 16,
                 "rollout_steps": 8192, "batch_size": 16, "n_epochs": 10, "learning_rate": 3.249429831179079e-05,
                 "ent_coef": 3.27750078482474e-06, "vf_coef": 0.4351450387648799, "generator_gamma": 0.995,

@@ -174,6 +174,8 @@ def test_the_critic_warm_up_moves_the_critic_and_leaves_the_clone_as_it_was():
     actor = {k: v.clone() for k, v in model.policy.state_dict().items() if "value" not in k and "vf" not in k}
     critic = {k: v.clone() for k, v in model.policy.state_dict().items() if "value" in k or "vf" in k}
     assert fit_critic(model, 256) == 256
+    np.testing.assert_allclose(model.get_vec_normalize_env().obs_rms.mean, obs.mean(axis=0))  # the actor's input too
+    assert model.get_vec_normalize_env().ret_rms.count > 1  # the return's scale has learned
     state = model.policy.state_dict()
     assert all(torch.equal(state[k], v) for k, v in actor.items())
     assert any(not torch.equal(state[k], v) for k, v in critic.items())
@@ -257,3 +259,14 @@ def test_a_cached_local_expert_that_fails_its_check_is_trained_again_with_a_warn
     for (weight, _), (same, _) in zip(again.layers, first.layers):  # the same recipe, steps and seed: the same actor
         np.testing.assert_array_equal(weight, same)
     read_expert(tmp_path, json_path.stem, task="reacher", fixed_horizon=False)  # and the file is whole again
+
+
+def test_the_observer_starts_from_exactly_the_clone_the_bc_row_scores(tmp_path):
+    """After the critic's warm-up the observer's first curve point is the bc row's score: the
+    warm-up changed neither the clone's weights nor its input statistics."""
+    oracle = run_trial(smoke("walker2d"), cache_dir=tmp_path / "datasets")
+    bc = run_trial(smoke("walker2d", method="bc"), cache_dir=tmp_path / "datasets")
+    assert oracle["status"] == bc["status"] == "ok"
+    assert oracle["metrics"]["observer_warmup_steps"] > 0
+    assert oracle["artifacts"]["observer_curve"][0] == bc["artifacts"]["observer_curve"][0]  # both rounded alike
+    assert oracle["artifacts"]["observer_curve"][0] == pytest.approx(bc["metrics"]["score"], rel=1e-5)

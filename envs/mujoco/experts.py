@@ -279,6 +279,8 @@ def train_expert(task: str, fixed_horizon: bool = False, *, steps: int | None = 
     start = time.perf_counter()
     with seeded_global_rngs(seed), torch_threads(1):
         model, state = _resume_or_start(make, recipe.settings, seed, spec, checkpoint_dir)
+        if state["resumed_at"] and state["resumed_at"][-1] >= steps:  # finished before: nothing resumed
+            state["resumed_at"].pop()
         every = max(recipe.settings.steps_per_update, steps // CHECKPOINTS)
         bar = _progress_bar(steps, name, model.num_timesteps, progress)
         try:
@@ -298,6 +300,9 @@ def train_expert(task: str, fixed_horizon: bool = False, *, steps: int | None = 
                 start = time.perf_counter()
                 _save_checkpoint(model, state, checkpoint_dir)
                 bar.set_postfix_str(f"return {selection:,.0f}, best {state['best'][1]:,.0f}")
+                if not progress and command:  # a command without its bar: one line a checkpoint (a log's)
+                    print(f"{name}: {model.num_timesteps:,}/{steps:,} steps, return {selection:,.0f} (best "
+                          f"{state['best'][1]:,.0f}), {state['train_s'] / 60:.1f} min", file=sys.stderr, flush=True)
         finally:
             bar.close()
     with np.load(checkpoint_dir / "best.npz", allow_pickle=False) as best:

@@ -231,6 +231,10 @@ class MujocoTask(Task):
                                          observed_envs=learner.observed_envs)
         return ObservationDataset(tuple(batches)), ReferenceScores(np.array(scores), expert_score, random)
 
+    def describe(self) -> dict[str, Any]:
+        # how the expert (demonstrations, the top of imitation's normalization) acts, for the record
+        return {"expert_policy": "deterministic"}
+
     def info(self, protocol: ProtocolConfig) -> TaskInfo:
         observation_space, action_space = spaces(self.name, self.config.fixed_horizon)
         simulator = Simulator(make_env=hidden_env_factory(self.name, self.config.fixed_horizon)) \
