@@ -216,7 +216,7 @@ def cmd_experts(args: argparse.Namespace) -> int:
             measured = f"{row['mean']:,.0f} +- {row['std']:,.0f}" if "mean" in row else "-"
             steps = f"{row['steps']:,}" if "steps" in row else "-"
             train_s = f"{row['train_s'] / 60:.0f} min" if "train_s" in row else "-"
-            status = row["status"] if row["status"] == "ok" else f"{row['status']}: {row['problem']}"
+            status = {"ok": "ok", "missing": "not trained yet"}.get(row["status"], f"{row['status']}: {row['problem']}")
             print(f"{row['name']:18s} {row['env_id']:22s} {steps:>10s} {measured:>18s} {row['target']:>8,.0f} "
                   f"{train_s:>7s}  {status}")
         return 0
