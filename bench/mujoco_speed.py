@@ -67,10 +67,10 @@ class CountSteps(gym.Wrapper):
 
 @contextmanager
 def timed_scoring() -> Iterator[dict[str, float]]:
-    """Times every `mean_return` call made through envs.mujoco.ppo (the recorder's scoring) while
+    """Times every `mean_and_se` call made through envs.mujoco.ppo (the recorder's scoring) while
     the block runs, and counts its environment steps; yields {"calls", "seconds", "steps"}."""
     total = {"calls": 0, "seconds": 0.0, "steps": 0}
-    original = ppo.mean_return
+    original = ppo.mean_and_se
 
     def timed(policy, make, *args, **kwargs):
         tick = time.perf_counter()
@@ -80,11 +80,11 @@ def timed_scoring() -> Iterator[dict[str, float]]:
             total["calls"] += 1
             total["seconds"] += time.perf_counter() - tick
 
-    ppo.mean_return = timed
+    ppo.mean_and_se = timed
     try:
         yield total
     finally:
-        ppo.mean_return = original
+        ppo.mean_and_se = original
 
 
 def reward_network(task: str, fixed_horizon: bool, seed: int) -> Callable[[np.ndarray, np.ndarray, np.ndarray],
@@ -152,7 +152,7 @@ def measure(task: str, args: argparse.Namespace) -> dict[str, Any]:
     with torch_threads(1):
         m["raw_rate"] = random_actions_rate(task, args.fixed_horizon, args.seconds, seed=args.seed)
     _, warm = plain_ppo(make, settings, settings.steps_per_update, args.seed + 1)  # warm-up, untimed
-    m["scoring_rate"] = scoring_rate(make, warm.policy, SCORING_STEPS, args.seed)
+    m["scoring_rate"] = scoring_rate(make, ppo.NormalizedPolicy.of(warm), SCORING_STEPS, args.seed)
 
     # plain and recorded alternate, --repeats times, and each keeps its fastest run: one measurement
     # of each swings by about 20% on this machine (the first of a pair runs slower)

@@ -38,7 +38,10 @@ def rounded(values) -> list:
 def score_metrics(score: float, reference: ReferenceScores) -> dict[str, float]:
     """A score with the learner's and the references' scores and both normalizations."""
     first, last = float(reference.learner[0]), float(reference.learner[-1])
-    return {
+    # a sampled learner score's standard error (its episodes' spread): whether last - first is beyond noise
+    spread = {} if reference.learner_se is None else {"learner_first_se": float(reference.learner_se[0]),
+                                                      "learner_last_se": float(reference.learner_se[-1])}
+    return {**spread,
         "score": score,
         "regret": reference.optimal - score,
         "learner_first_score": first,

@@ -74,12 +74,14 @@ class ReferenceScores:
     """True-reward scores kept away from methods, for normalization and reporting only.
 
     learner: (K+1,) score of each observed policy; optimal: the optimal (expert) policy's score;
-    random: the uniformly random policy's score.
+    random: the uniformly random policy's score; learner_se: (K+1,) the standard error of each
+    learner score where it is a sample mean (a MuJoCo policy's episodes), None where exact.
     """
 
     learner: Array
     optimal: float
     random: float
+    learner_se: Array | None = None
 
 
 def dataset_to_arrays(dataset: ObservationDataset, reference: ReferenceScores) -> dict[str, Array]:
@@ -93,6 +95,8 @@ def dataset_to_arrays(dataset: ObservationDataset, reference: ReferenceScores) -
     arrays["ref.learner"] = reference.learner
     arrays["ref.optimal"] = np.array(reference.optimal)
     arrays["ref.random"] = np.array(reference.random)
+    if reference.learner_se is not None:
+        arrays["ref.learner_se"] = reference.learner_se
     return arrays
 
 
@@ -101,7 +105,8 @@ def dataset_from_arrays(arrays: dict[str, Array]) -> tuple[ObservationDataset, R
     batches = tuple(Batch(**{f.name: arrays[f"batch{k}.{f.name}"] for f in fields(Batch) if f"batch{k}.{f.name}" in arrays})
                     for k in range(n))
     dataset = ObservationDataset(batches, arrays["policies"] if "policies" in arrays else None)
-    reference = ReferenceScores(arrays["ref.learner"], float(arrays["ref.optimal"]), float(arrays["ref.random"]))
+    reference = ReferenceScores(arrays["ref.learner"], float(arrays["ref.optimal"]), float(arrays["ref.random"]),
+                                arrays.get("ref.learner_se"))
     return dataset, reference
 
 

@@ -270,3 +270,13 @@ def test_the_observer_starts_from_exactly_the_clone_the_bc_row_scores(tmp_path):
     assert oracle["metrics"]["observer_warmup_steps"] > 0
     assert oracle["artifacts"]["observer_curve"][0] == bc["artifacts"]["observer_curve"][0]  # both rounded alike
     assert oracle["artifacts"]["observer_curve"][0] == pytest.approx(bc["metrics"]["score"], rel=1e-5)
+
+
+def test_a_mujoco_learners_scores_carry_their_standard_errors(tmp_path):
+    config = smoke("hopper")
+    _, reference = observe_learner(config, build_task(section_config(config, "task")), tmp_path / "datasets")
+    assert reference.learner_se is not None and reference.learner_se.shape == reference.learner.shape
+    assert (reference.learner_se > 0).all()  # two sampled episodes a score at smoke: a spread
+    record = run_trial(config, cache_dir=tmp_path / "datasets")
+    assert record["metrics"]["learner_first_se"] == pytest.approx(float(reference.learner_se[0]))
+    assert record["metrics"]["learner_last_se"] == pytest.approx(float(reference.learner_se[-1]))

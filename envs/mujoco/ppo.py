@@ -179,17 +179,25 @@ def _episode_stats(policy, make: Callable[[], gym.Env], episodes: int, seed: int
     return returns, lengths
 
 
+def mean_and_se(policy, make: Callable[[], gym.Env], episodes: int, seed: int, *,
+                deterministic: bool = False) -> tuple[float, float]:
+    """A policy's mean true return and its standard error over the episodes (0 for one episode)."""
+    returns = episode_stats(policy, make, episodes, seed, deterministic=deterministic)[0]
+    return float(returns.mean()), float(returns.std(ddof=1) / np.sqrt(len(returns))) if len(returns) > 1 else 0.0
+
+
 def record_learner(make: Callable[[], gym.Env], settings: PPOSettings, observed: list[int], *, seed: int,
-                   eval_episodes: int, observed_envs: int = 1) -> tuple[list[Batch], list[float]]:
+                   eval_episodes: int, observed_envs: int = 1) -> tuple[list[Batch], list[tuple[float, float]]]:
     """Train PPO until the last observed update's rollout is collected; returns the raw rollouts of
     environments 0..observed_envs-1 per observed update and the observed policies' mean true returns
-    (each scored with its statistics frozen as they were at the end of that rollout)."""
+    with their standard errors (each scored with its statistics frozen as they were at the end of
+    that rollout)."""
     from envs.mujoco.rollouts import RawTransitions, RecordRollouts
 
     with seeded_global_rngs(seed), torch_threads(1):
         tap = RawTransitions(vec_env(make, settings.n_envs, seed), observed_envs)
         model = make_ppo(tap, settings, seed)
-        recorder = RecordRollouts(observed, tap, lambda: mean_return(NormalizedPolicy.of(model), make, eval_episodes,
+        recorder = RecordRollouts(observed, tap, lambda: mean_and_se(NormalizedPolicy.of(model), make, eval_episodes,
                                                                      EVAL_SEED))
         # the last observed rollout is collected at the start of update max(observed)
         model.learn(total_timesteps=(max(observed) + 1) * settings.steps_per_update, callback=recorder)

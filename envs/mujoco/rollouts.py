@@ -68,12 +68,12 @@ class RecordRollouts(BaseCallback):
     """Before each observed update u (the policy after u updates), the tap records that update's
     rollout; at its end the batch is taken and the policy scored (`score()`, its statistics frozen)."""
 
-    def __init__(self, observed: list[int], tap: RawTransitions, score: Callable[[], float]) -> None:
+    def __init__(self, observed: list[int], tap: RawTransitions, score: Callable[[], tuple[float, float]]) -> None:
         super().__init__()
         self.observed, self.tap, self.score = set(observed), tap, score
         self.update = -1
         self.batches: list[Batch] = []
-        self.scores: list[float] = []
+        self.scores: list[tuple[float, float]] = []  # (mean return, its standard error)
 
     def _on_rollout_start(self) -> None:
         self.update += 1

@@ -17,7 +17,7 @@ from envs.config_fields import bounded, check_config, one_of
 from envs.datasets import ObservationDataset, ReferenceScores, cache_key
 from envs.mujoco.envs import ENV_IDS, env_id, hidden_env_factory, make_env, spaces
 from envs.mujoco.features import FEATURE_NAMES, reward_features
-from envs.mujoco.ppo import EVAL_SEED, PPOSettings, demonstrations, mean_return, random_score, record_learner
+from envs.mujoco.ppo import EVAL_SEED, PPOSettings, demonstrations, mean_and_se, random_score, record_learner
 from envs.protocol import ProtocolConfig
 from envs.seeding import int_seed
 from envs.task import Simulator, Task, TaskInfo
@@ -26,7 +26,7 @@ from envs.versions import MUJOCO_STACK, package_versions
 
 # The version of what makes a MuJoCo dataset or expert here: bumped when the recording changes, so
 # that caches made by older code are not served as current ones.
-GENERATOR = 3  # 2: batches record terminations; 3: normalized agents, committed experts
+GENERATOR = 3  # 2: batches record terminations; 3: normalized agents, committed experts, scores' errors
 
 
 def library_versions() -> dict[str, str]:
@@ -221,15 +221,18 @@ class MujocoTask(Task):
                 *, cache_dir: Any = None) -> tuple[ObservationDataset, ReferenceScores]:
         cfg = self.config
         expert = self.expert(cache_dir)
-        expert_score = mean_return(expert, self.make_env, cfg.expert_eval_episodes, EVAL_SEED, deterministic=True)
+        expert_score, expert_se = mean_and_se(expert, self.make_env, cfg.expert_eval_episodes, EVAL_SEED,
+                                              deterministic=True)
         random = random_score(self.make_env, cfg.eval_episodes, seed=EVAL_SEED)
         if learner.name == "expert":
             batch = demonstrations(expert, self.make_env, learner.episodes, seed=int_seed(seed, 1))
-            return ObservationDataset((batch,)), ReferenceScores(np.array([expert_score]), expert_score, random)
+            return ObservationDataset((batch,)), ReferenceScores(np.array([expert_score]), expert_score, random,
+                                                                 np.array([expert_se]))
         batches, scores = record_learner(self.make_env, learner.settings(cfg.gamma, cfg.normalize), learner.observed,
                                          seed=int_seed(seed, 0), eval_episodes=cfg.eval_episodes,
                                          observed_envs=learner.observed_envs)
-        return ObservationDataset(tuple(batches)), ReferenceScores(np.array(scores), expert_score, random)
+        means, errors = (np.array(column) for column in zip(*scores))
+        return ObservationDataset(tuple(batches)), ReferenceScores(means, expert_score, random, errors)
 
     def describe(self) -> dict[str, Any]:
         # how the expert (demonstrations, the top of imitation's normalization) acts, for the record
