@@ -327,24 +327,36 @@ def _truncate(fd: int, size: int) -> None:
 
 
 def _drop_partial_tail(fd: int) -> None:
+    """Before an append: a last line without its newline is completed when it is a whole record,
+    and cut (with a warning naming its offset) when it is a killed writer's partial one."""
     size = os.lseek(fd, 0, os.SEEK_END)
     if size == 0:
         return
     os.lseek(fd, size - 1, os.SEEK_SET)
     if os.read(fd, 1) == b"\n":
         return
-    # Find the end of the last complete line and cut the partial record after it.
-    position = size
+    # Find the end of the last complete line: the last line starts after it.
+    position, start = size, 0
     while position > 0:
         step = min(65536, position)
         os.lseek(fd, position - step, os.SEEK_SET)
         chunk = os.read(fd, step)
         newline = chunk.rfind(b"\n")
         if newline >= 0:
-            os.ftruncate(fd, position - step + newline + 1)
-            return
+            start = position - step + newline + 1
+            break
         position -= step
-    os.ftruncate(fd, 0)
+    last = os.pread(fd, size - start, start)
+    try:
+        whole = record_problem(_loads(last)) is None
+    except ValueError:
+        whole = False
+    if whole:
+        _write_all(fd, b"\n")
+        return
+    os.ftruncate(fd, start)
+    warnings.warn(f"cut a partial last line at byte offset {start} ({size - start} bytes: a killed writer's)",
+                  StoreWarning, stacklevel=4)
 
 
 # --- reading: lines, records and the fast path -----------------------------------------------------
@@ -367,12 +379,14 @@ class Skipped:
 
 
 def _complete_lines(data: bytes | mmap.mmap, start: int, end: int) -> Iterator[tuple[int, bytes]]:
-    """(offset, line) of each complete line in data[start:end]; a partial last line, from a killed
-    writer, is skipped."""
+    """(offset, line) of each line in data[start:end]; the file's last line without its newline too
+    (a whole record whose newline was lost is a record; a killed writer's partial line is skipped by
+    the parser, which says where it is)."""
     at = start
     while at < end:
         stop = data.find(b"\n", at, end)
         if stop < 0:
+            yield at, data[at:end]
             return
         yield at, data[at:stop + 1]
         at = stop + 1
@@ -398,7 +412,10 @@ def _parse(line: bytes, skipped: Skipped, at: int) -> tuple[dict[str, Any], dict
     try:
         record, raw = _split(line)
     except ValueError as error:  # not JSON (orjson's and json's errors, and bad UTF-8, are ValueErrors)
-        skipped.add(at, f"not JSON ({str(error).splitlines()[0][:80]})")
+        if not line.endswith(b"\n"):  # the file's unterminated last line: a writer killed mid-record
+            skipped.add(at, f"a partial last line at byte offset {at} (a killed writer's; the next run cuts it)")
+        else:
+            skipped.add(at, f"not JSON ({str(error).splitlines()[0][:80]})")
         return None
     problem = record_problem(record, cut=_CUT[raw["artifacts"] is not None, raw["config"] is not None])
     if problem is None and raw["config"] is None:

@@ -88,3 +88,26 @@ def test_track_and_source_round_trip_and_are_optional(tmp_path):
         handle.write(json.dumps({**old, "trial_id": "bad", "track": 3}, sort_keys=True).encode() + b"\n")
     with pytest.warns(StoreWarning, match="'track' is int"):
         assert len(store.frame()) == 2
+
+
+def test_a_whole_last_record_without_its_newline_is_kept_and_its_line_completed(tmp_path):
+    import pytest
+
+    from benchmark.store import StoreWarning, encode
+
+    store = ResultsStore(tmp_path)
+    first, second, third = (trial_record(name, metrics={"score": float(i)}) for i, name in enumerate("abc"))
+    store.path.write_bytes(encode(first) + encode(second)[:-1])  # the last newline lost (a crash after the write)
+    assert [r["trial_id"] for r in store.records()] == ["a", "b"]
+    assert store.frame().trial_id.tolist() == ["a", "b"] and store.finished_ids() == {"a", "b"}
+    store.append([third])  # completes the line, keeps the record
+    assert store.path.read_bytes() == encode(first) + encode(second) + encode(third)
+    # a killed writer's partial line: skipped with a warning naming its offset, then cut by the next append
+    offset = len(store.path.read_bytes())
+    with open(store.path, "ab") as handle:
+        handle.write(encode(first)[:40])
+    with pytest.warns(StoreWarning, match=f"partial last line at byte offset {offset}"):
+        assert [r["trial_id"] for r in ResultsStore(tmp_path).records()] == ["a", "b", "c"]
+    with pytest.warns(StoreWarning, match=f"cut a partial last line at byte offset {offset}"):
+        store.append([trial_record("d", metrics={"score": 4.0})])
+    assert [r["trial_id"] for r in store.records()] == ["a", "b", "c", "d"]
