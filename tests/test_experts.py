@@ -133,6 +133,11 @@ def test_training_resumes_from_its_last_checkpoint(tmp_path, monkeypatch):
                           eval_episodes=2, select_episodes=2)
     training = expert.info["training"]
     assert training["resumed_at"] == [512] and [step for step, _ in training["selection"]["curve"]] == [512, 1024]
+    # a larger budget goes on from the same run; the finished run asked again changes nothing
+    longer = train_expert("reacher", steps=1536, directory=tmp_path, checkpoint_dir=tmp_path / "run", progress=False,
+                          eval_episodes=2, select_episodes=2).info["training"]
+    assert longer["resumed_at"] == [512, 1024] and longer["trained_steps"] == 1536
+    assert [step for step, _ in longer["selection"]["curve"]] == [512, 1024, 1536]
 
 
 def test_every_recipe_names_its_source_and_a_target_and_each_committed_expert_replays_its_return():

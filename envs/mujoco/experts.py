@@ -262,7 +262,8 @@ def train_expert(task: str, fixed_horizon: bool = False, *, steps: int | None = 
     `name` (the expert's own name by default) into `directory`.
 
     Every 1/CHECKPOINTS of the budget the run is saved (checkpoint_dir, a folder in the cache by
-    default; a run with the same recipe, steps and seed resumes from the last) and the deterministic
+    default; a run with the same recipe and seed resumes from the last, and a larger budget goes on
+    from there, the best checkpoint so far kept) and the deterministic
     policy is scored on select_episodes episodes; the best of those policies is the expert, as
     rl-baselines3-zoo's EvalCallback keeps its best model (PPO's return on Hopper swings by
     thousands between updates). Its return is then measured on eval_episodes other episodes."""
@@ -270,7 +271,10 @@ def train_expert(task: str, fixed_horizon: bool = False, *, steps: int | None = 
     steps = recipe.steps if steps is None else steps
     name = name or recipe.name
     make = lambda: make_env(task, fixed_horizon)  # noqa: E731
-    spec = {"recipe": recipe.to_json(), "steps": steps, "seed": seed, "env_id": env_id(task, fixed_horizon)}
+    # the run's identity leaves the budget out: a larger budget continues the same run where it stopped
+    recipe_json = recipe.to_json()
+    recipe_json.pop("steps")
+    spec = {"recipe": recipe_json, "seed": seed, "env_id": env_id(task, fixed_horizon)}
     checkpoint_dir = checkpoint_dir or default_cache_dir().parent / "expert-runs" / f"{name}-{cache_key(spec)}"
     _, action_space = spaces(task, fixed_horizon)
     as_expert = lambda arrays, normalization: Expert(  # noqa: E731
@@ -320,7 +324,8 @@ def train_expert(task: str, fixed_horizon: bool = False, *, steps: int | None = 
         "normalization": {"obs_mean": normalization.mean.tolist(), "obs_var": normalization.var.tolist(),
                           "clip_obs": normalization.clip, "epsilon": normalization.epsilon}
         if normalization.mean is not None else {},
-        "training": {**recipe.to_json(), "steps": steps, "seed": seed, "command": command,
+        "training": {**recipe.to_json(), "steps": steps, "trained_steps": int(model.num_timesteps), "seed": seed,
+                     "command": command,
                      "train_s": round(state["train_s"], 1), "resumed_at": state["resumed_at"],
                      "selected_at": state["best"][0], "selection": {"episodes": select_episodes, "seed": SELECT_SEED,
                                                                    "curve": state["curve"]}},
