@@ -122,7 +122,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     plugins.load_all(args.plugins)
     width = max(60, min(120, os.get_terminal_size(sys.stdout.fileno()).columns if sys.stdout.isatty() else 100))
-    doc = lambda cls: (cls.__doc__ or "").strip().splitlines()[0]  # noqa: E731
+    doc = lambda cls: next(iter((cls.__doc__ or "").strip().splitlines()), "(no description)")  # noqa: E731
 
     def keys(cls: type, label: str = "") -> str:
         """A config class's keys with their defaults, wrapped under its entry."""

@@ -143,10 +143,7 @@ def _run_trial(config: dict[str, Any], record: dict[str, Any], cache_dir: Path |
             tick = time.perf_counter()
             fit = method.fit(dataset, info, seed=int_stream_seed(config["seed"], "method"))
             timings["fit_s"] = time.perf_counter() - tick
-            if fit.reward.table is not None and not np.all(np.isfinite(fit.reward.table)):
-                raise FloatingPointError("the recovered reward has NaN or inf entries")
-            if not math.isfinite(fit.reward.terminal_reward):
-                raise FloatingPointError(f"the recovered reward's terminal reward is {fit.reward.terminal_reward}")
+            check_reward(name, fit.reward, info, dataset)
             reward = fit.reward
             record["diagnostics"] = {k: v for k, v in fit.diagnostics.items() if isinstance(v, (int, float, str))}
         tick = time.perf_counter()
@@ -162,6 +159,35 @@ def _run_trial(config: dict[str, Any], record: dict[str, Any], cache_dir: Path |
         record["status"] = "failed"
         record["error"] = f"{type(error).__name__}: {error}"
         record["diagnostics"]["traceback"] = traceback.format_exc(limit=5)
+
+
+class RewardShapeError(TypeError):
+    """A method returned a reward of the wrong shape or type."""
+
+
+def check_reward(method: str, reward, info, dataset: ObservationDataset) -> None:
+    """Refuse, where the method returns it, a reward the observer could not use: a table that is not
+    a finite (S, A) array of numbers, or a function that does not map N transitions of the last
+    batch to N finite numbers; and a non-finite terminal reward."""
+    if reward.table is not None:
+        table = np.asarray(reward.table)
+        expected = (info.n_states, info.n_actions)
+        if table.shape != expected or not np.issubdtype(table.dtype, np.number) or np.iscomplexobj(table):
+            raise RewardShapeError(f"method {method!r} returned a reward table of shape {table.shape} and dtype "
+                                   f"{table.dtype}; expected a real array of shape {expected} (states x actions)")
+        if not np.all(np.isfinite(table)):
+            raise FloatingPointError("the recovered reward has NaN or inf entries")
+    else:
+        batch = dataset.batches[-1]
+        n = min(8, len(batch))
+        values = reward.function(batch.observations[:n], batch.actions[:n], batch.next_observations[:n])
+        shape = np.shape(values)
+        dtype = getattr(values, "dtype", type(values))
+        if shape not in ((n,), (n, 1)) or not np.issubdtype(np.asarray(values).dtype, np.number):
+            raise RewardShapeError(f"method {method!r} returned a reward function that maps {n} transitions to "
+                                   f"shape {shape} ({dtype}); expected ({n},) numbers, one a transition")
+    if not math.isfinite(reward.terminal_reward):
+        raise FloatingPointError(f"the recovered reward's terminal reward is {reward.terminal_reward}")
 
 
 @contextmanager

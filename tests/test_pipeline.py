@@ -63,3 +63,20 @@ def test_behaviour_clone_is_the_maximum_likelihood_policy_of_the_last_batch():
     first = Batch(np.array([2]), np.array([0]), np.array([2]), np.zeros(1, bool))
     policy = behaviour_clone_table(ObservationDataset((first, batch)), n_states=3, n_actions=3)
     np.testing.assert_allclose(policy, [[1 / 3, 2 / 3, 0], [0, 0, 1], [1 / 3, 1 / 3, 1 / 3]])
+
+
+def test_a_continuous_reward_of_the_wrong_shape_is_refused_naming_the_method():
+    import pytest
+
+    from benchmark.pipeline import RewardShapeError, check_reward
+    from envs.datasets import Batch
+    from methods.base import RecoveredReward
+
+    rows = np.zeros((10, 3), dtype=np.float32)
+    dataset = ObservationDataset((Batch(rows, rows[:, :2], rows, np.zeros(10, dtype=bool)),))
+    good = RecoveredReward(function=lambda obs, act, nxt: np.zeros(len(obs)))
+    check_reward("mine", good, None, dataset)
+    bad = RecoveredReward(function=lambda obs, act, nxt: np.zeros((len(obs), 2)))
+    with pytest.raises(RewardShapeError, match=r"method 'mine' returned a reward function that maps 8 transitions "
+                                               r"to shape \(8, 2\) \(float64\); expected \(8,\) numbers"):
+        check_reward("mine", bad, None, dataset)

@@ -4,6 +4,7 @@ checks, their trial ids, and the Python API against the command line."""
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -262,3 +263,28 @@ def test_a_broken_installed_plugin_is_a_warning_and_only_its_own_runs_are_refuse
                        "--backend", "serial")
     assert code == 2 and "failed to import: ImportError: No module named 'nowhere_at_all'" in err.splitlines()[-1]
     assert not (tmp_path / "s").exists()
+
+
+def test_list_shows_a_plugin_method_without_a_docstring(tmp_path, capsys):
+    text = PLUGIN.replace("{name}", "bare").replace("{body}", "pass").replace(
+        '    """A zero reward (or noise): a method for the tests."""\n', "")
+    code, out, err = cli(capsys, "list", "--plugin", str(write_plugin(tmp_path, text=text)))
+    assert code == 0 and "Traceback" not in err
+    assert " ".join(out[out.index("\n  bare "):out.index("\n  gail ")].split()).find("(no description)") > 0
+
+
+@pytest.mark.parametrize("body, message", [
+    ("return FitResult(RecoveredReward(table=np.zeros((3, 4))))",
+     r"method 'wrong' returned a reward table of shape \(3, 4\) and dtype float64; expected a real array of shape "
+     r"\(25, 4\)"),
+    ("return FitResult(RecoveredReward(table=np.full((task.n_states, task.n_actions), 'x')))",
+     r"method 'wrong' returned a reward table of shape \(25, 4\) and dtype <U1"),
+])
+def test_a_reward_of_the_wrong_shape_is_refused_where_the_method_returns_it(tmp_path, capsys, body, message):
+    path = write_plugin(tmp_path, name="wrong", body=body)
+    store = tmp_path / "store"
+    code, _, _ = cli(capsys, "run", "lfl-table2", "--seeds", "1", "--plugin", str(path), "--set", "method.name=wrong",
+                     "--store", str(store), "--backend", "serial", "--no-progress", "--only", "learner.name=spi")
+    record = json.loads((store / "records.jsonl").read_text().splitlines()[0])
+    assert code == 1 and record["status"] == "failed"
+    assert re.search(message, record["error"]) and record["error"].startswith("RewardShapeError")
