@@ -1,4 +1,4 @@
-"""The irlbench command line: list, run, experts, export, report (a thin layer over benchmark/api.py).
+"""The irlbench command line: list, run, experts, show, export, report (a thin layer over benchmark/api.py).
 
 Only what a command needs is imported, when it needs it: `--help` and `list` start in a fraction
 of a second (list reads the declarations, never torch or Ray)."""
@@ -87,6 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", default=None, metavar="DIR",
                        help="write the expert's files into DIR (default: the package's committed experts)")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    show = sub.add_parser("show", help="one trial's record in full, with its traceback when it failed")
+    show.add_argument("trial_id", help="a trial id (or a unique prefix of one), as `export` and a run's failures name it")
+    show.add_argument("--store", default=RESULTS, help=f"results store directory (default: {RESULTS})")
+    show.add_argument("--artifacts", action="store_true", help="the artifacts too (curves, reward tables), in full")
     export = sub.add_parser("export", help="one CSV row per trial on stdout")
     report = sub.add_parser("report", help="tables in the paper layouts, figures and the HTML leaderboard")
     for p in (export, report):
@@ -194,7 +198,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     df = df[df.trial_id.isin(outcome.ids)]
     print(reports.summary(df))
     unfinished = df[df.status.isin(["failed", "timeout"])]
+    for row in unfinished.itertuples():  # one line a failure, naming it
+        where = "/".join(str(x) for x in (row.suite, row.task, row.learner, row.method) if x)
+        error = str(row.error or "").splitlines()[0][:160] if row.error else row.status
+        print(f"{row.status}: {row.trial_id} ({where}, seed {row.seed}): {error}", file=sys.stderr)
     if len(unfinished):
+        print(f"`irlbench show TRIAL_ID --store {args.store}` shows a trial's record and traceback", file=sys.stderr)
         counts = unfinished.status.value_counts()
         print(f"{counts.get('failed', 0)} trial(s) failed, {counts.get('timeout', 0)} timed out; "
               f"`irlbench export --store {args.store}` shows their errors; running the same command again retries them",
@@ -253,6 +262,31 @@ def _frame(args: argparse.Namespace, artifacts: bool = False):
     return df[df.suite == args.suite] if args.suite is not None and not df.empty else df
 
 
+def cmd_show(args: argparse.Namespace) -> int:
+    import json
+
+    from benchmark.store import ResultsStore
+
+    if not os.path.isdir(args.store):
+        raise ConfigError(f"no results store at {args.store!r}")
+    records = ResultsStore(args.store).records(artifacts=True)
+    found = [r for r in records if r["trial_id"] == args.trial_id] or \
+        [r for r in records if r["trial_id"].startswith(args.trial_id)]
+    if len(found) != 1:
+        raise ConfigError(f"{'no' if not found else len(found)} trial(s) in {args.store} with the id "
+                          f"{args.trial_id!r}" + (": give more of it" if found else
+                                                  f" (`irlbench export --store {args.store}` lists them)"))
+    record = dict(found[0])
+    traceback = record.get("diagnostics", {}).pop("traceback", None)
+    if not args.artifacts:  # their keys and sizes: the curves and tables are for figures
+        record["artifacts"] = {key: f"<{len(value)} values>" if isinstance(value, list) else value
+                               for key, value in record.get("artifacts", {}).items()}
+    print(json.dumps(record, indent=2, sort_keys=True))
+    if traceback:
+        print("\ntraceback (the trial's, kept in its record's diagnostics):\n" + traceback.rstrip())
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     df = _frame(args)
     for column in EXPORT_COLUMNS:
@@ -305,6 +339,8 @@ def main(argv: list[str] | None = None) -> int:
                 return cmd_export(args)
             if args.command == "experts":
                 return cmd_experts(args)
+            if args.command == "show":
+                return cmd_show(args)
             return cmd_report(args)
         except ConfigError as error:
             print(f"irlbench: error: {error}", file=sys.stderr)

@@ -120,6 +120,15 @@ def test_a_failing_trial_is_a_record_and_the_run_exits_nonzero(tmp_path, capsys)
     records = ResultsStore(store).records()
     assert len(records) == 4 and all(r["status"] == "failed" for r in records)
     assert "fewer than horizon" in records[0]["error"]
+    err = capsys.readouterr().err
+    for record in records:  # one line a failure, naming it
+        assert f"failed: {record['trial_id']} (lfl-table2/lfl-gridworld/{record['learner']}/gcl, seed 0): " in err
+    # and `show` gives one in full, traceback included; a prefix of its id is enough
+    code, shown = run("show", records[0]["trial_id"][:8], "--store", store)
+    assert code == 0 and json.loads(shown[:shown.index("\ntraceback")])["trial_id"] == records[0]["trial_id"]
+    assert "Traceback (most recent call last)" in shown and "fewer than horizon" in shown
+    assert run("show", "ffffffffffff", "--store", store)[0] == 2
+    assert "no trial(s) in" in capsys.readouterr().err
 
 
 def test_a_method_without_the_access_it_needs_is_n_a(tmp_path, capsys):
