@@ -12,7 +12,7 @@ import signal
 import sys
 import warnings
 
-from benchmark.suite_files import PROFILES, ConfigError, suite_names
+from benchmark.suite_files import PROFILES, ConfigError, did_you_mean, suite_names
 from benchmark.tables import AGGREGATES, NORMALIZATIONS, NORMALIZED
 
 # Exit codes: 0 done; 1 some trials failed or timed out (their records say why); 2 bad input (nothing
@@ -256,7 +256,7 @@ def _frame(args: argparse.Namespace, artifacts: bool = False):
     if args.suite is not None:
         valid = sorted({*suite_names(), *(df.suite.unique() if df is not None and not df.empty else ())})
         if args.suite not in valid:
-            raise ConfigError(f"unknown suite {args.suite!r} (valid: {', '.join(valid)})")
+            raise ConfigError(f"unknown suite {args.suite!r}{did_you_mean(args.suite, valid)} (valid: {', '.join(valid)})")
     if df is None:
         raise ConfigError(f"no results store at {args.store!r}")
     return df[df.suite == args.suite] if args.suite is not None and not df.empty else df

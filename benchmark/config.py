@@ -44,7 +44,7 @@ from envs.protocol import ProtocolConfig
 from envs.registry import LEARNERS, TASKS, TRACK_OF_TASK, all_learners
 from benchmark import plugins
 from benchmark.references import REFERENCES
-from benchmark.suite_files import PROFILES, SUITES_DIR, ConfigError, suite_names  # noqa: F401 (re-exported)
+from benchmark.suite_files import PROFILES, SUITES_DIR, ConfigError, did_you_mean, suite_names  # noqa: F401 (re-exported)
 from methods.registry import METHODS
 
 
@@ -111,7 +111,8 @@ def load_suite(spec: str) -> Suite:
     else:
         path = SUITES_DIR / f"{spec}.toml"
         if not path.exists():
-            raise ConfigError(f"unknown suite {spec!r} (valid: {', '.join(suite_names())}, or the path of a suite file)")
+            raise ConfigError(f"unknown suite {spec!r}{did_you_mean(spec, suite_names())} (valid: "
+                              f"{', '.join(suite_names())}, or the path of a suite file)")
         data, name = read_suite_file(path), spec
     seeds, defaults, cells, matrix = (data.get("seeds", 1), data.get("defaults", {}), data.get("cells", [{}]),
                                       data.get("matrix", {}))
@@ -385,7 +386,8 @@ def _build(section: str, values: dict[str, Any], profile: str, track: str | None
         if section == "method" and name in plugins.BROKEN:
             raise ConfigError(plugins.BROKEN[name])
         where = f" for a {track} task" if section == "learner" and track else ""
-        raise ConfigError(f"unknown {section} {name!r}{where} (valid: {', '.join(sorted(registry))})")
+        raise ConfigError(f"unknown {section} {name!r}{where}{did_you_mean(name, registry)} "
+                          f"(valid: {', '.join(sorted(registry))})")
     cls = registry[name]
     fields = {f.name: f for f in dataclasses.fields(cls)}
     defaults = {key: f.default for key, f in fields.items()}
@@ -393,8 +395,8 @@ def _build(section: str, values: dict[str, Any], profile: str, track: str | None
     merged.update({k: v for k, v in values.items() if k != "name"})
     for key in merged:
         if key not in defaults:
-            raise ConfigError(f"unknown config key {section}.{key} for {section} {name!r} "
-                              f"(valid: {', '.join(['name', *defaults])})")
+            raise ConfigError(f"unknown config key {section}.{key} for {section} {name!r}"
+                              f"{did_you_mean(key, defaults)} (valid: {', '.join(['name', *defaults])})")
     typed = {k: _coerce(f"{section}.{k}", v, fields[k]) for k, v in merged.items()}
     try:
         check_fields(cls, {**defaults, **typed}, section)  # every field, the class defaults included
@@ -414,7 +416,8 @@ def resolve(cell: dict[str, Any], *, suite: str, seed: int, profile: str,
     for key, value in overrides:
         section = key.split(".", 1)[0]
         if section not in SECTIONS:
-            raise ConfigError(f"unknown config section {section!r} in {key!r} (valid: {', '.join(SECTIONS)})")
+            raise ConfigError(f"unknown config section {section!r} in {key!r}{did_you_mean(section, SECTIONS)} "
+                              f"(valid: {', '.join(SECTIONS)})")
     # A --set that names another task, learner or method keeps only the cell's keys that the one it
     # names has too (lfl-table2's alpha_model goes under --set method.name=maxent; a key shared by
     # two methods stays); its own --set keys are all checked against that one.

@@ -15,6 +15,14 @@ class ConfigError(ValueError):
     """Bad user input: an unknown name or key, or a malformed value."""
 
 
+def did_you_mean(name: str, valid) -> str:
+    """' (did you mean X?)' for the closest valid name to a misspelt one, else ''."""
+    import difflib
+
+    close = difflib.get_close_matches(str(name), [str(v) for v in valid], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def suite_names() -> list[str]:
     return sorted(p.stem for p in SUITES_DIR.glob("*.toml"))
 

@@ -200,3 +200,16 @@ def test_a_config_built_in_code_obeys_the_same_declarations():
         AdversarialConfig(n_envs=1, n_steps=1)
     with pytest.raises(ConfigError, match=r"^method\.total_timesteps = 100 is less than one round"):
         resolve_with("method", {"name": "gail", "total_timesteps": 100})
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["run", "gridwrld"], "unknown suite 'gridwrld' (did you mean 'gridworld'?)"),
+    (["run", "gridworld", "--set", "method.name=lf1"], "unknown method 'lf1' (did you mean 'lfl'?)"),
+    (["run", "lfl-table2", "--set", "method.alpha_mdoel=0.3"],
+     "unknown config key method.alpha_mdoel for method 'lfl' (did you mean 'alpha_model'?)"),
+    (["run", "gridworld", "--set", "metod.name=lfl"], "unknown config section 'metod' in 'metod.name' (did you mean 'method'?)"),
+    (["run", "gridworld", "--set", "method.name=zzzz"], "unknown method 'zzzz' (valid: "),
+])
+def test_a_misspelt_name_or_key_gets_a_suggestion(tmp_path, capsys, argv, message):
+    assert main([*argv, "--store", str(tmp_path / "store")]) == 2
+    assert message in capsys.readouterr().err and not (tmp_path / "store").exists()
