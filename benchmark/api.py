@@ -25,7 +25,7 @@ from typing import Any
 from benchmark.suite_files import ConfigError
 
 DEFAULT_STORE = "runs"  # a run's own store: the committed results/ are written only when named
-RESULTS = "results"  # the committed records, which `report` and `export` read by default
+RESULTS = "results"  # the committed records (read with --store results or records("results"))
 FORMATS = {"md": "report.md", "tex": "report.tex", "csv": "report.csv", "html": "index.html"}
 Settings = Mapping[str, Any] | Iterable[str] | Iterable[tuple[str, Any]]
 
@@ -157,7 +157,7 @@ def run(suite: str | os.PathLike | list[dict[str, Any]], *, store: str | Path = 
     return df[df.trial_id.isin(outcome.ids)].reset_index(drop=True)
 
 
-def records(store: str | Path = RESULTS, suite: str | None = None, *, artifacts: bool = False) -> "pd.DataFrame":  # noqa: F821
+def records(store: str | Path = DEFAULT_STORE, suite: str | None = None, *, artifacts: bool = False) -> "pd.DataFrame":  # noqa: F821
     """A store's records as a DataFrame, one row per trial (the latest record of each), of `suite` only if given."""
     import os
 
@@ -241,16 +241,33 @@ class Progress:
     (tqdm's); every finished record is appended to the store the moment it arrives, and warnings
     that trials carry (diagnostics "warnings") are shown once each."""
 
+    LINE_EVERY_S = 30.0  # output that is not a terminal (a log, a pipe) gets a line this often, not redraws
+
     def __init__(self, total: int, store, *, disabled: bool) -> None:
+        import time
+
         from tqdm import tqdm
 
         self.store, self.running, self.failed, self.timeout, self.written = store, 0, 0, 0, 0
         self.warned: set[str] = set()
-        self.bar = tqdm(total=total, disable=disabled, unit="trial", file=sys.stderr, dynamic_ncols=True)
+        self.total, self.start, self.last_line = total, time.monotonic(), time.monotonic()
+        self.lines = not disabled and not sys.stderr.isatty()
+        self.bar = tqdm(total=total, disable=disabled or self.lines, unit="trial", file=sys.stderr, dynamic_ncols=True)
         self.show()
 
     def show(self) -> None:
         self.bar.set_postfix(running=self.running, failed=self.failed, timeout=self.timeout, refresh=True)
+
+    def line(self) -> None:
+        """One plain progress line (for a log): done / total, failures, elapsed time and the ETA."""
+        import time
+
+        now = time.monotonic()
+        done, elapsed = self.written, now - self.start
+        eta = f", about {elapsed / done * (self.total - done) / 60:.1f} min left" if 0 < done < self.total else ""
+        print(f"progress: {done}/{self.total} trial(s) done, {self.failed} failed, {self.timeout} timed out, "
+              f"{elapsed / 60:.1f} min{eta}", file=sys.stderr, flush=True)
+        self.last_line = now
 
     def on_start(self, config: dict) -> None:
         self.running += 1
@@ -268,6 +285,11 @@ class Progress:
         self.timeout += record["status"] == "timeout"
         self.bar.update()
         self.show()
+        if self.lines:
+            import time
+
+            if self.written == self.total or time.monotonic() - self.last_line >= self.LINE_EVERY_S:
+                self.line()
 
     def close(self) -> None:
         self.bar.close()

@@ -89,13 +89,14 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     show = sub.add_parser("show", help="one trial's record in full, with its traceback when it failed")
     show.add_argument("trial_id", help="a trial id (or a unique prefix of one), as `export` and a run's failures name it")
-    show.add_argument("--store", default=RESULTS, help=f"results store directory (default: {RESULTS})")
+    show.add_argument("--store", default=DEFAULT_STORE, help=f"results store directory (default: {DEFAULT_STORE}, "
+                      f"where runs write; the committed records: --store {RESULTS})")
     show.add_argument("--artifacts", action="store_true", help="the artifacts too (curves, reward tables), in full")
     export = sub.add_parser("export", help="one CSV row per trial on stdout")
     report = sub.add_parser("report", help="tables in the paper layouts, figures and the HTML leaderboard")
     for p in (export, report):
-        p.add_argument("--store", default=RESULTS, help=f"results store directory (default: {RESULTS}, the "
-                                                        "committed records)")
+        p.add_argument("--store", default=DEFAULT_STORE, help=f"results store directory (default: {DEFAULT_STORE}, "
+                       f"where runs write; the committed records: --store {RESULTS})")
         p.add_argument("--suite", default=None, help="only this suite (default: every suite in the store)")
     report.add_argument("--format", default="md", help=f"one or more of {', '.join(FORMATS)}, comma-separated "
                         "(default: md); without --out the first is printed")
@@ -208,8 +209,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"{counts.get('failed', 0)} trial(s) failed, {counts.get('timeout', 0)} timed out; "
               f"`irlbench export --store {args.store}` shows their errors; running the same command again retries them",
               file=sys.stderr)
-    if args.store != RESULTS:
-        print(f"the records are in {args.store}/: `irlbench report --store {args.store}` shows them", file=sys.stderr)
+    shown = "" if args.store == DEFAULT_STORE else f" --store {args.store}"
+    print(f"the records are in {args.store}/: `irlbench report{shown}` shows them", file=sys.stderr)
     return EXIT_TRIALS_FAILED if len(unfinished) else 0
 
 
@@ -258,8 +259,15 @@ def _frame(args: argparse.Namespace, artifacts: bool = False):
         if args.suite not in valid:
             raise ConfigError(f"unknown suite {args.suite!r}{did_you_mean(args.suite, valid)} (valid: {', '.join(valid)})")
     if df is None:
-        raise ConfigError(f"no results store at {args.store!r}")
-    return df[df.suite == args.suite] if args.suite is not None and not df.empty else df
+        raise ConfigError(f"no results store at {args.store!r}"
+                          + (" (runs write there by default; the committed records: --store results)"
+                             if args.store == DEFAULT_STORE else ""))
+    if df.empty:
+        raise ConfigError(f"no records in {os.path.join(args.store, 'records.jsonl')}")
+    if args.suite is not None and not (df.suite == args.suite).any():
+        raise ConfigError(f"no records of suite {args.suite!r} in {args.store} (its suites: "
+                          f"{', '.join(sorted(df.suite.unique()))})")
+    return df[df.suite == args.suite] if args.suite is not None else df
 
 
 def cmd_show(args: argparse.Namespace) -> int:

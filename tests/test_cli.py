@@ -202,5 +202,31 @@ def test_a_run_writes_to_its_own_store_by_default_not_to_the_committed_results(t
     monkeypatch.chdir(tmp_path)
     (tmp_path / "results").mkdir()
     assert main(["run", "lfl-table1", "--backend", "serial", "--no-progress"]) == 0
-    assert "`irlbench report --store runs` shows them" in capsys.readouterr().err
+    assert "the records are in runs/: `irlbench report` shows them" in capsys.readouterr().err
     assert len(ResultsStore(tmp_path / "runs").records()) == 2 and not any((tmp_path / "results").iterdir())
+    # report, export and show read the same default store
+    assert main(["report", "--no-figures"]) == 0 and "lfl-table1" in capsys.readouterr().out
+    assert main(["export"]) == 0 and capsys.readouterr().out.count("lfl-table1") == 2
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["report"], "no records in "),
+    (["report", "--suite", "gridworld"], "no records of suite 'gridworld' in "),
+    (["export", "--suite", "lfl-table2"], "no records of suite 'lfl-table2' in "),
+])
+def test_a_report_of_nothing_is_an_error_naming_what_the_store_holds(tmp_path, capsys, argv, message):
+    store = tmp_path / "store"
+    ResultsStore(store).check_writable()  # an empty store
+    if "--suite" in argv:
+        ResultsStore(store).append([trial_record("a")])
+    assert main([*argv, "--store", str(store)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and ("its suites: " in err) == ("--suite" in argv)
+
+
+def test_progress_into_a_log_is_lines_not_redraws(tmp_path, capsys):
+    code, _ = run("run", "lfl-table2", "--seeds", "5", "--profile", "smoke", "--store", str(tmp_path / "store"))
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("progress: ")]
+    assert code == 0 and "\r" not in err and "it/s" not in err and "trial/s" not in err
+    assert 1 <= len(lines) <= 3 and lines[-1].startswith("progress: 20/20 trial(s) done, 0 failed, 0 timed out")
