@@ -83,7 +83,7 @@ def execute(configs: list[dict[str, Any]], *, store: str | Path = DEFAULT_STORE,
             name: str = "", command: str = "irlbench (Python API)") -> Outcome:
     """Runs the trials `store` has not finished, appending each record as it arrives. Checks the
     backend, the cluster and the store (ConfigError) before any trial runs."""
-    from benchmark.backends import BACKENDS, RUNNERS, Stop, check_reachable, stopped_by_signals
+    from benchmark.backends import BACKENDS, RUNNERS, Stop, check_environment, check_reachable, stopped_by_signals
     from benchmark.config import trial_id
     from benchmark.store import ResultsStore, StoreError
 
@@ -93,6 +93,7 @@ def execute(configs: list[dict[str, Any]], *, store: str | Path = DEFAULT_STORE,
         check_reachable(address)
     if time_limit is not None and time_limit <= 0:
         raise ConfigError(f"--time-limit must be positive, got {time_limit:g}")
+    check_environment(backend, address)  # before the store: a run that cannot start creates no records file
     ids = [trial_id(c) for c in configs]
     results = ResultsStore(store)
     with contextlib.ExitStack() as held:

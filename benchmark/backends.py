@@ -14,6 +14,7 @@ import os
 import signal
 import socket
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -62,6 +63,31 @@ def check_reachable(address: str | None, timeout_s: float = 5.0) -> None:
     except (OSError, ValueError) as error:
         raise ConfigError(f"cannot reach the Ray cluster at {address!r}: {error} (expected HOST:PORT of a "
                           "running head node, e.g. 10.0.0.1:6379, or ray://HOST:10001)") from None
+
+
+def ray_storage(cache_dir: Path | None = None) -> Path:
+    """Where Ray Tune keeps its run state: $IRLBENCH_RAY_STORAGE, else beside the dataset cache."""
+    cache = (cache_dir or default_cache_dir()).resolve()
+    return Path(os.environ.get("IRLBENCH_RAY_STORAGE", cache.parent / "ray")).resolve()
+
+
+def check_writable_directory(path: Path, what: str, remedy: str) -> None:
+    """ConfigError, before anything runs, when `path` cannot be made and written to."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".irlbench-check-"):
+            pass
+    except OSError as error:
+        raise ConfigError(f"cannot write {what} at {path}: {error.strerror or error} ({remedy})") from None
+
+
+def check_environment(backend: str, address: str | None) -> None:
+    """What a run needs of this machine, checked before any store is touched: the dataset cache
+    (a read-only one is used uncached, with a warning, so it is not checked) and, for a local Ray,
+    Ray Tune's storage directory."""
+    if backend == "ray" and (not address or address == "local"):
+        check_writable_directory(ray_storage(), "Ray Tune's storage directory",
+                                 "set IRLBENCH_RAY_STORAGE to a writable directory, or IRLBENCH_CACHE")
 
 
 class Stop:
@@ -214,7 +240,7 @@ def run_ray(configs: list[dict[str, Any]], on_record: OnRecord, *, cache_dir: Pa
                 self.error = error
                 raise
 
-    storage = Path(os.environ.get("IRLBENCH_RAY_STORAGE", Path(cache).parent / "ray")).resolve()
+    storage = ray_storage(Path(cache))
     records = StoreRecords()
     tuner = tune.Tuner(
         tune.with_resources(trainable, resources),

@@ -230,3 +230,13 @@ def test_progress_into_a_log_is_lines_not_redraws(tmp_path, capsys):
     lines = [line for line in err.splitlines() if line.startswith("progress: ")]
     assert code == 0 and "\r" not in err and "it/s" not in err and "trial/s" not in err
     assert 1 <= len(lines) <= 3 and lines[-1].startswith("progress: 20/20 trial(s) done, 0 failed, 0 timed out")
+
+
+def test_an_unusable_ray_storage_is_exit_2_before_any_store_is_touched(tmp_path, monkeypatch, capsys):
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.setenv("IRLBENCH_CACHE", str(tmp_path / "a-file" / "cache"))  # nothing can be made under a file
+    store = tmp_path / "store"
+    assert main(["run", "lfl-table1", "--store", str(store), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot write Ray Tune's storage directory at " in err and "IRLBENCH_RAY_STORAGE" in err
+    assert len(err.strip().splitlines()) == 1 and not store.exists()  # one line; no records file, no run.lock
