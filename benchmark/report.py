@@ -159,17 +159,83 @@ def reference_note(methods) -> tuple[str, ...]:
 
 # ----- values and cells -------------------------------------------------------------------------
 
+# LfL's normalized score, (score - first) / (last - first), means something only where the learner's
+# span, last - first, stands out of the noise of its two sampled scores: at least SPAN_SE standard
+# errors of their difference (the records' learner_first_se and learner_last_se).
+SPAN_SE = 2.0
+NOT_MEANINGFUL_NOTE = (f"n.m.: not meaningful: the learner's span (last - first observed score) is below {SPAN_SE:g} "
+                       "standard errors of that difference in every seed (LfL's normalization would divide by "
+                       "noise); the cell gives the span, mean ± its standard error. A seed whose span is below it "
+                       "is left out of a cell with other seeds (its n says how many remain).")
+NO_SE_NOTE = ("{n} record(s) made before records carried the standard errors of the learner's scores: their "
+              "LfL-normalized scores are shown unchecked.")
+
+
+def lfl_rows(df: pd.DataFrame, normalization: str) -> pd.Series:
+    """Whether each row's normalized score is LfL's under `normalization`."""
+    if normalization == "lfl":
+        return pd.Series(True, index=df.index)
+    if normalization == "expert":
+        return pd.Series(False, index=df.index)
+    return sources(df) != "expert"
+
+
+def span_meaningful(df: pd.DataFrame) -> pd.Series:
+    """Per row: True where the learner's span is at least SPAN_SE standard errors, False where it is
+    not, None where the record carries no standard errors (records made before them, exact scores)."""
+    if "learner_first_se" not in df:
+        return pd.Series(None, index=df.index, dtype=object)
+    se = np.sqrt(df.learner_first_se.astype(float) ** 2 + df.learner_last_se.astype(float) ** 2)
+    span = df.learner_last_score - df.learner_first_score
+    out = pd.Series((span >= SPAN_SE * se).to_numpy(), index=df.index, dtype=object)
+    out[se.isna().to_numpy()] = None
+    return out
+
+
 def normalized(df: pd.DataFrame, score: str, normalization: str) -> pd.Series:
     """`score` (a column of scores) normalized per row: LfL's (first/last observed policy),
     imitation's (uniform/optimal) or each protocol's own, by the record's observation source (LfL's
-    for learner sequences, imitation's for expert demonstrations)."""
+    for learner sequences, imitation's for expert demonstrations). LfL's is NaN where the learner's
+    span is not meaningful (span_meaningful)."""
     lfl = pd.Series(lfl_normalized(df[score], df.learner_first_score, df.learner_last_score), index=df.index)
+    lfl = lfl.where(span_meaningful(df) != False)  # noqa: E712 (None: unknown, kept)
     expert = pd.Series(expert_normalized(df[score], df.random_score, df.optimal_score), index=df.index)
     if normalization == "lfl":
         return lfl
     if normalization == "expert":
         return expert
     return expert.where(sources(df) == "expert", lfl)
+
+
+def with_values(df: pd.DataFrame, metric: str, normalization: str) -> pd.DataFrame:
+    """df with `value` (values_of) and `not_meaningful`: rows whose value is LfL's normalized score
+    and whose learner's span is not meaningful; `unchecked`: such rows without standard errors."""
+    value = values_of(df, metric, normalization)
+    lfl = lfl_rows(df, normalization) & (metric in (NORMALIZED, "policy_normalized"))
+    meaningful = span_meaningful(df)
+    return df.assign(value=value, not_meaningful=lfl & (meaningful == False),  # noqa: E712
+                     unchecked=lfl & meaningful.isna())
+
+
+def span_cell(part: pd.DataFrame) -> Cell | None:
+    """A cell whose every seed's span is not meaningful: "n.m. (span S ± SE)", else None."""
+    if "not_meaningful" not in part or part.empty or not part.not_meaningful.all():
+        return None
+    span = (part.learner_last_score - part.learner_first_score).mean()
+    se = np.sqrt(((part.learner_first_se ** 2 + part.learner_last_se ** 2).mean()) / len(part))
+    return text(f"n.m. (span {span:.3g} ± {se:.2g})")
+
+
+def span_notes(df: pd.DataFrame) -> tuple[str, ...]:
+    """The notes a table of `df` (with_values) needs about LfL's normalization."""
+    notes = ()
+    if "not_meaningful" in df and df.not_meaningful.any():
+        notes += (NOT_MEANINGFUL_NOTE,)
+    if "unchecked" in df and "track" in df:
+        sampled = df.unchecked & (df.track == "mujoco")  # tabular scores are exact: nothing to check
+        if sampled.any():
+            notes += (NO_SE_NOTE.format(n=int(sampled.sum())),)
+    return notes
 
 
 def values_of(df: pd.DataFrame, metric: str, normalization: str) -> pd.Series:
@@ -279,7 +345,8 @@ def matrix_table(df: pd.DataFrame, *, name: str, title: str, columns: list[str],
                                    options.aggregate, rng, reps) for column in columns}
     for key, part in parts.items():
         rows.append([text(row_label(key) if row_key == "method" else key)]
-                    + [cells[column].get(key, Cell()) for column in columns])
+                    + [span_cell(groups[(key, column)]) or cells[column].get(key, Cell()) if (key, column) in groups
+                       else Cell() for column in columns])
         configs.append(row_config(part.groupby("learner", sort=False).config.first()))
     if aggregate_column:
         # n = runs with a value in every task the row has values for
@@ -301,7 +368,7 @@ def matrix_table(df: pd.DataFrame, *, name: str, title: str, columns: list[str],
     references = [tuple(row) for row, ref in zip(rows, reference) if ref]
     return Table(name, title, tuple(header), tuple(mark_best(methods, lower_is_better)) + tuple(references),
                  notes=(cell_note,) + ((aggregate_note,) if aggregate_column else ())
-                 + (reference_note(parts) if row_key == "method" else ()) + notes,
+                 + (reference_note(parts) if row_key == "method" else ()) + span_notes(df) + notes,
                  column_protocols=tuple(protocols), row_configs=tuple(configs),
                  row_kinds=tuple("reference" if ref else "" for ref in reference) if any(reference) else ())
 
@@ -401,7 +468,7 @@ def layout_lfl_table3(df: pd.DataFrame, options: ReportOptions) -> list[Table]:
     protocol) is a row of its own."""
     ref = PUBLISHED["lfl-table3"]
     borrowed = set(df[df.suite == SAME_OBSERVATIONS["lfl-table3"]].method)
-    df = df.assign(value=values_of(df, NORMALIZED, "lfl"), panel=task_panel(df))
+    df = with_values(df, NORMALIZED, "lfl").assign(panel=task_panel(df))
     rng, reps = options.rng(), options.bootstrap_reps
     methods = list(ref["methods"]) + methods_first(set(df.method) - set(ref["methods"]))
     envs = list(ref["envs"]) + sorted(set(df.task) - set(ref["envs"]))
@@ -414,7 +481,8 @@ def layout_lfl_table3(df: pd.DataFrame, options: ReportOptions) -> list[Table]:
                 part = df[(df.panel == panel) & (df.method == method)]
                 if not is_reference([method])[0]:
                     ours.append(len(row))
-                row.append(summary_cell(part.value, options.aggregate, rng, reps) if len(part) else text("not run"))
+                row.append((span_cell(part) or summary_cell(part.value, options.aggregate, rng, reps))
+                           if len(part) else text("not run"))
                 if method in ref["methods"]:
                     row.append(text(ref.get(env, {}).get(method, "n/a")))
             marked = mark_best([[row[j]] for j in ours], False, first=0)  # the row's best method
@@ -430,7 +498,8 @@ def layout_lfl_table3(df: pd.DataFrame, options: ReportOptions) -> list[Table]:
                   + ((f"Same-protocol columns ({', '.join(sorted(borrowed))}): the {SAME_OBSERVATIONS['lfl-table3']} "
                       "board's trials on the same recorded learner batches (task, learner, protocol and profile), "
                       "with that board's seeds.",) if borrowed else ())
-                  + reference_note(methods))] + [t for t in (trex_published(df, options),) if t is not None]
+                  + reference_note(methods) + span_notes(df))] + [t for t in (trex_published(df, options),)
+                                                                 if t is not None]
 
 
 def trex_published(df: pd.DataFrame, options: ReportOptions) -> Table | None:
@@ -544,10 +613,10 @@ def layout_leaderboard(df: pd.DataFrame, options: ReportOptions) -> list[Table |
     tables = []
     for metric, normalization, name in shown:
         opts = dataclasses.replace(options, metric=metric, normalization=normalization)
-        part = ok.assign(value=values_of(ok, metric, normalization))
+        part = with_values(ok, metric, normalization)
         if metric in ("policy_normalized", "fit_s"):  # the rows that have one: methods with a policy, a fit
             part = part[part.value.notna()]
-        cols = [c for c in columns if part[part.learner == c].value.notna().any()]
+        cols = [c for c in columns if (part[part.learner == c].value.notna() | part[part.learner == c].not_meaningful).any()]
         dropped = [c for c in columns if c not in cols and c in set(ok.learner)]
         extra = (f"no value for {', '.join(dropped)} in this convention (the first and last observed policies "
                  "are the same)",) if dropped and metric in (NORMALIZED, "policy_normalized") else ()
@@ -573,7 +642,7 @@ def layout_leaderboard(df: pd.DataFrame, options: ReportOptions) -> list[Table |
 
 def layout_generic(df: pd.DataFrame, options: ReportOptions) -> list[Callable[[], Table]]:
     df = with_sources(df)
-    part = df.assign(value=values_of(df, options.metric, options.normalization))
+    part = with_values(df, options.metric, options.normalization)
     columns = learner_order(part.learner)
     return [functools.partial(matrix_table, part, name="generic", title=metric_title(options), columns=columns,
                               options=options, lower_is_better=options.metric in LOWER_IS_BETTER)]
@@ -685,11 +754,27 @@ def sections(df: pd.DataFrame, layout_of: dict[str, str], options: ReportOptions
     drawn = iter(results[len(table_tasks):] if iqm_first else results)
     out = []
     for suite, profile, title, note, finished, tables, jobs in plans:
-        section_tables = tuple(next(computed) if callable(t) else t for t in tables)
+        section_tables = tuple(with_profile_note(next(computed) if callable(t) else t, profile) for t in tables)
         section_figures = tuple(figure for _ in jobs if (figure := next(drawn)) is not None)
         out.append(Section(suite, profile, title, section_tables, section_figures, note=note) if finished else
                    Section(suite, profile, title, (), note=(note + " No finished trials.").strip()))
     return out
+
+
+PROFILE_NOTES = {
+    "smoke": "Profile smoke: budgets of seconds, for tests: these numbers are not results, and the paper's columns "
+             "beside them are not comparable.",
+    "quick": "Profile quick: our budgets are a fraction of the paper's (the suite file gives each); the paper's "
+             "columns are at the paper's budgets.",
+}
+
+
+def with_profile_note(table: Table, profile: str) -> Table:
+    """A table with a paper's column beside ours at another profile than the paper's says so."""
+    if profile == "paper" or not any("(paper" in column for column in table.columns):
+        return table
+    note = PROFILE_NOTES.get(profile, f"Profile {profile}: not the paper's budgets; the paper's columns are at its own.")
+    return dataclasses.replace(table, notes=(note, *table.notes))
 
 
 # A paper table that shows, beside the methods its own suite runs, the methods a board ran on the same

@@ -432,3 +432,42 @@ def test_markdown_fits_100_columns_splitting_wide_tables_and_cutting_long_headin
     shown = [c for h in headers for c in h.strip("| ").split(" | ")[1:]]
     assert shown == list(columns[1:])  # every column once, in order
     assert sum(line.startswith("| lfl |") for line in lines) == len(headers)
+
+
+def test_lfl_normalization_is_not_meaningful_where_the_learners_span_is_within_its_noise(tmp_path):
+    """A learner whose last observed score is not above its first by two standard errors of the
+    difference gives 'n.m.' with the span, not a number; a seed of that kind is left out of a cell
+    with others; records without standard errors are shown as before, with a note."""
+    rng = np.random.default_rng(0)
+    records = []
+    for task, span_se in (("ant", 40.0), ("hopper", 1.0), ("reacher", None)):
+        for s in range(3):
+            record = synthetic_record(suite="lfl-table3", method="lfl", learner="ppo", seed=s, rng=rng, quality=1.2,
+                                      task=task)
+            record["track"] = "mujoco"
+            metrics = record["metrics"]
+            if span_se is not None:  # hopper's seed 2 has a span within its noise too
+                se = span_se if not (task == "hopper" and s == 2) else 100.0
+                metrics.update(learner_first_se=se, learner_last_se=se)
+            records.append(record)
+    df = frame(records, tmp_path)
+    table = layout_lfl_table3(df, FAST)[0]
+    rows = {row[0].text: dict(zip(table.columns, row)) for row in table.rows}
+    assert rows["ant"]["lfl"].text.startswith("n.m. (span ") and rows["ant"]["lfl"].point is None
+    assert rows["hopper"]["lfl"].n == 2 and rows["hopper"]["lfl"].is_number  # seed 2 left out
+    assert rows["reacher"]["lfl"].n == 3  # no standard errors: as before
+    notes = " ".join(table.notes)
+    assert "n.m.: not meaningful" in notes and "3 record(s) made before records carried the standard errors" in notes
+    board = [t for t in (t() if callable(t) else t for t in layout_leaderboard(df, FAST)) if t.name == "normalized"][0]
+    assert any(cell.text and cell.text.startswith("n.m. (span") for row in board.rows for cell in row[1:])
+
+
+@pytest.mark.parametrize("profile, shown", [("smoke", "these numbers are not results"), ("quick", "a fraction of the paper's"),
+                                            ("paper", None)])
+def test_a_paper_column_beside_another_profile_carries_a_note(tmp_path, profile, shown):
+    rng = np.random.default_rng(0)
+    records = [synthetic_record(suite="lfl-table3", method="lfl", learner="spi", seed=s, rng=rng, quality=1.4,
+                                task="halfcheetah", profile=profile) for s in range(2)]
+    section = sections(frame(records, tmp_path), {"lfl-table3": "lfl-table3"}, FAST)[0]
+    notes = " ".join(section.tables[0].notes)
+    assert (shown in notes) if shown else "Profile " not in notes
