@@ -39,8 +39,8 @@ from matplotlib.transforms import Bbox  # noqa: E402
 
 from benchmark import stats  # noqa: E402
 from benchmark.normalization import expert_normalized, lfl_normalized  # noqa: E402
-from benchmark.report import (NORMALIZATION_TEXT, NORMALIZED, REFERENCE_ROWS, aggregate_intervals, task_panel,  # noqa: E402
-                              aggregate_statistic, is_reference, learner_order, learner_sources, methods_first,
+from benchmark.report import (NORMALIZATION_TEXT, NORMALIZED, aggregate_intervals, base_method,  # noqa: E402
+                              task_panel, aggregate_statistic, is_reference, learner_order, learner_sources, methods_first,
                               row_label, run_matrix, values_of, with_board_columns, with_sources)
 from benchmark.store import artifact_matrix, artifact_values, has_artifact  # noqa: E402
 from benchmark.tables import Figure  # noqa: E402
@@ -60,11 +60,11 @@ def styled(width: float, height: float, nrows: int = 1, ncols: int = 1, **kwargs
 
 def palette(names: list[str]) -> dict[str, tuple]:
     """A colour per method; reference rows grey, the methods' colours as if they were not there."""
-    methods = [n for n in names if n not in REFERENCE_ROWS]
+    methods = [n for n in names if not is_reference([n])[0]]
     # tab10 less its red (index 3), which is the learner's
     base = [c for i, c in enumerate(sns.color_palette(OBSERVER_PALETTE, 10)) if i != 3]
     colours = dict(zip(methods, (base[i % len(base)] for i in range(len(methods)))))
-    return {n: colours[n] if n in colours else REFERENCE_COLOURS.get(n, "0.4") for n in names}
+    return {n: colours[n] if n in colours else REFERENCE_COLOURS.get(base_method(n), "0.4") for n in names}
 
 
 PNG_DPI = 130
@@ -199,9 +199,9 @@ def performance_profiles(df: pd.DataFrame, tasks: list[str], options, xlabel: st
         ax.fill_between(taus, ci.lower, ci.upper, color=colours[method], alpha=0.18, linewidth=0)
         curves.append(pd.DataFrame({"tau": taus, "fraction": ci.point, "method": row_label(method)}))
     labelled = {row_label(m): c for m, c in colours.items()}
-    dashes = {row_label(m): (4, 2) if m in REFERENCE_ROWS else "" for m in colours}
+    dashes = {row_label(m): (4, 2) if is_reference([m])[0] else "" for m in colours}
     sns.lineplot(pd.concat(curves), x="tau", y="fraction", hue="method", palette=labelled, ax=ax, errorbar=None,
-                 **({"style": "method", "dashes": dashes} if set(colours) & set(REFERENCE_ROWS) else {}))
+                 **({"style": "method", "dashes": dashes} if is_reference(list(colours)).any() else {}))
     ax.axvline(1.0, color="0.3", linestyle=":", linewidth=1)
     ax.set_xlabel(f"tau ({xlabel})")
     ax.set_ylabel("fraction of runs with score > tau")
@@ -252,7 +252,7 @@ def learning_curves(df: pd.DataFrame, learners: list[str], normalization: str) -
                 continue
             curve = normalized_curve(observer[at], df.iloc[at], convention)
             band(ax, k + np.arange(curve.shape[1]), curve, colours[method], f"observer: {row_label(method)}",
-                 linestyle="--" if method in REFERENCE_ROWS else "-")
+                 linestyle="--" if is_reference([method])[0] else "-")
         ax.axvline(k, color="0.5", linestyle=":", linewidth=1)
         ax.set_title(learner)
         ax.set_xlabel("observed improvement, then observer step")

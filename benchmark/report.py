@@ -14,6 +14,7 @@ import functools
 import json
 import tomllib
 from collections.abc import Callable
+from typing import Any
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -134,23 +135,108 @@ def learner_order(learners) -> list[str]:
     return list(dict.fromkeys(learners))
 
 
+def base_method(name: str) -> str:
+    """A row's method: its name without the settings a variant row is labelled with ("lfl [k=v]")."""
+    return name.split(" [", 1)[0]
+
+
 def is_reference(methods) -> np.ndarray:
     """Whether each method is a reference row (REFERENCE_ROWS), not an IRL method."""
-    return np.isin(np.asarray(methods, dtype=object), REFERENCE_ROWS)
+    return np.array([base_method(str(m)) in REFERENCE_ROWS for m in methods], dtype=bool)
 
 
 def methods_first(methods) -> list[str]:
-    """The methods, sorted, then the reference rows present, in REFERENCE_ROWS order."""
+    """The methods, sorted, then the reference rows present, in REFERENCE_ROWS order (variants of a
+    method after it, sorted)."""
     present = set(methods)
-    return sorted(present - set(REFERENCE_ROWS)) + [m for m in REFERENCE_ROWS if m in present]
+    references = [m for m in present if base_method(m) in REFERENCE_ROWS]
+    return (sorted(present - set(references))
+            + sorted(references, key=lambda m: (REFERENCE_ROWS.index(base_method(m)), m)))
 
 
 def row_label(method: str) -> str:
-    return f"{method} (reference)" if method in REFERENCE_ROWS else method
+    return f"{method} (reference)" if base_method(method) in REFERENCE_ROWS else method
+
+
+# ----- cells that are one configuration, in the suite's order ------------------------------------
+
+VARIANT_IGNORED = ("seed", "suite", "label", "profile")  # what may differ within a cell: its seeds
+
+
+def flat_config(config_json: str) -> dict[str, Any]:
+    """A resolved config as "section.key" -> value, without what identifies a trial within a cell."""
+    config = json.loads(config_json)
+    out = {}
+    for section, values in config.items():
+        if section in VARIANT_IGNORED:
+            continue
+        if isinstance(values, dict):
+            out.update({f"{section}.{key}": value for key, value in values.items()})
+        else:
+            out[section] = values
+    return out
+
+
+def split_variants(df: pd.DataFrame) -> pd.DataFrame:
+    """Records of one cell (suite, profile, label, task form, learner and method) whose resolved
+    configs differ in anything but the seed (a --set override, a changed default, another plugin
+    version) are never pooled: each variant's method is named with the keys that differ,
+    "lfl [method.alpha_model=0.3]". Settings a suite defines per cell are part of the cell."""
+    if df.empty:
+        return df
+    flat = {i: flat_config(c) for i, c in zip(df.index, df.config)}
+    forms = df.config.map(task_form)
+    method = df.method.copy()
+    for _, group in df.groupby([df.suite, df.profile, df.label, forms, df.learner, df.method], sort=False):
+        distinct = {json.dumps(flat[i], sort_keys=True) for i in group.index}
+        if len(distinct) < 2:
+            continue
+        keys = sorted({k for i in group.index for k in flat[i]})
+        differing = [k for k in keys if len({json.dumps(flat[i].get(k), sort_keys=True) for i in group.index}) > 1]
+        for i in group.index:
+            shown = ", ".join(f"{k}={json.dumps(flat[i].get(k))}" for k in differing)
+            method[i] = f"{df.method[i]} [{shown}]"
+    return df.assign(method=method)
+
+
+def suite_positions(suite: str) -> dict[tuple[str, str], int]:
+    """(task form, learner) -> its place in a packaged suite's file: cells in order, each cell's
+    matrix presets in the order the suite expands them (read from the file alone: the report
+    imports no method). Empty for a suite that is not packaged."""
+    from benchmark.suite_files import SUITES_DIR, suite_names
+
+    if suite not in suite_names():
+        return {}
+    data = tomllib.loads((SUITES_DIR / f"{suite}.toml").read_text())
+    defaults, matrix = data.get("defaults", {}), data.get("matrix", {})
+    positions: dict[tuple[str, str], int] = {}
+    for cell in data.get("cells", [{}]):
+        options = {section: [cell[section]] if section in cell else list(matrix.get(section, []))
+                   or [defaults.get(section, {})] for section in ("task", "learner")}
+        nested = [section for section in matrix if section in options] + [s for s in options if s not in matrix]
+        combos = [{}]
+        for section in nested:
+            combos = [{**combo, section: value} for combo in combos for value in options[section]]
+        for combo in combos:
+            form = task_form(json.dumps({"task": {**defaults.get("task", {}), **combo["task"]}}))
+            positions.setdefault((form, combo["learner"].get("name", "")), len(positions))
+    return positions
+
+
+def in_suite_order(df: pd.DataFrame, suite: str, profile: str) -> pd.DataFrame:
+    """df's records in the order their suite's file lists its cells (task forms and learners), then
+    by name: the order of a table's columns and rows, whatever order the trials finished in."""
+    try:
+        positions = suite_positions(suite)
+    except (OSError, tomllib.TOMLDecodeError, AttributeError, TypeError, KeyError):  # an unreadable file
+        positions = {}
+    keys = list(zip(df.config.map(task_form), df.learner))
+    rank = [(positions.get(key, len(positions)), key) for key in keys]
+    return df.iloc[sorted(range(len(df)), key=lambda i: rank[i])]
 
 
 def reference_note(methods) -> tuple[str, ...]:
-    present = [m for m in REFERENCE_ROWS if m in set(methods)]
+    present = [m for m in REFERENCE_ROWS if m in {base_method(x) for x in methods}]
     if not present:
         return ()
     return ("reference rows, not IRL methods, listed after them and left out of the best marks: "
@@ -431,29 +517,34 @@ def layout_lfl_table1(df: pd.DataFrame, options: ReportOptions) -> list[Table]:
 
 
 def layout_lfl_table2(df: pd.DataFrame, options: ReportOptions) -> list[Table]:
-    """The paper's Table 2: the learner's last observed score against the observer's, per learner."""
+    """The paper's Table 2: the learner's last observed score against the observer's, per learner
+    and method. The paper's columns are LfL's: they stand only beside our LfL rows."""
     ref = PUBLISHED["lfl-table2"]
     rng, reps = options.rng(), options.bootstrap_reps
     reference = is_reference(df.method)
     observers, references = df[~reference], df[reference]
     shown = methods_first(references.method)  # reference rows as columns of their own, after the paper's
     rows = []
+    cell = lambda v: summary_cell(v, options.aggregate, rng, reps, count=False)  # noqa: E731
     for learner in learner_order(observers.learner):
-        part = observers[observers.learner == learner]
         pub = ref.get(learner, {})
-        wins = (part.score > part.learner_last_score).mean()
-        cell = lambda v: summary_cell(v, options.aggregate, rng, reps, count=False)
-        rows.append((text(learner), text(pub.get("k", "")), text(len(part)), cell(part.learner_last_score),
-                     cell(part.score), cell(part.score - part.learner_last_score), text(f"{100 * wins:.0f}%"),
-                     text(pub.get("learner", "n/a")), text(pub.get("observer", "n/a")))
-                    + tuple(cell(references[(references.learner == learner) & (references.method == m)].score)
-                            for m in shown))
+        for method in methods_first(observers[observers.learner == learner].method):
+            part = observers[(observers.learner == learner) & (observers.method == method)]
+            wins = (part.score > part.learner_last_score).mean()
+            lfl = base_method(method) == "lfl"
+            rows.append((text(learner), text(method), text(pub.get("k", "")), text(len(part)),
+                         cell(part.learner_last_score), cell(part.score), cell(part.score - part.learner_last_score),
+                         text(f"{100 * wins:.0f}%"), text(pub.get("learner", "n/a") if lfl else "-"),
+                         text(pub.get("observer", "n/a") if lfl else "-"))
+                        + tuple(cell(references[(references.learner == learner) & (references.method == m)].score)
+                                for m in shown))
     statistic = "IQM [95% bootstrap interval]" if options.aggregate == "iqm" else "mean ± std"
     return [Table("table2", f"LfL Table 2 ({statistic} over seeds)",
-                  ("learner", "K", "n", "learner score", "observer score", "observer - learner",
-                   "seeds observer > learner", "paper learner", "paper observer")
+                  ("learner", "method", "K", "n", "learner score", "observer score", "observer - learner",
+                   "seeds observer > learner", "paper learner", "paper observer (LfL)")
                   + tuple(f"{row_label(m)} score" for m in shown),
-                  tuple(rows), notes=(f"Paper columns: {ref['source']}.",) + reference_note(shown))]
+                  tuple(rows), notes=(f"Paper columns: {ref['source']}; LfL's, shown beside our LfL rows only.",)
+                  + reference_note(shown), keys=2)]
 
 
 def task_panel(df: pd.DataFrame) -> pd.Series:
@@ -730,7 +821,7 @@ def sections(df: pd.DataFrame, layout_of: dict[str, str], options: ReportOptions
     # the leaderboard first, then the paper's tables, then anything else; ablations last
     rank = lambda key: (SECTION_ORDER.index(layout_of.get(key[0], "")) if layout_of.get(key[0], "") in SECTION_ORDER
                         else SECTION_ORDER.index(""), key)
-    plans = []
+    plans, plan_seeds = [], {}
     for (suite, profile), part in sorted(df.groupby(["suite", "profile"], sort=True), key=lambda g: rank(g[0])):
         layout = layout_of.get(suite, "")
         failed = int(part.status.isin(["failed", "timeout"]).sum())
@@ -739,11 +830,16 @@ def sections(df: pd.DataFrame, layout_of: dict[str, str], options: ReportOptions
         shown = part[part.status.isin(["ok", "n/a"])] if layout == "leaderboard" else part[part.status == "ok"]
         if layout in SAME_OBSERVATIONS:
             shown = pd.concat([shown, same_observations(df, shown, SAME_OBSERVATIONS[layout])])
+        shown = in_suite_order(shown, suite, profile)
+        if layout != "ablation":  # an ablation's rows are its swept values: differences by design
+            shown = split_variants(shown)
+        note = " ".join(x for x in (note, provenance_note(shown)) if x)
         finished = bool((shown.status == "ok").any())
         jobs = (figures.jobs_for_layout(layout, shown[shown.status == "ok"], options, f"{suite}-{profile}")
                 if options.figures and finished else [])
         tables = LAYOUTS.get(layout, layout_generic)(shown, options) if finished else []
         plans.append((suite, profile, title, note, finished, tables, jobs))
+        plan_seeds[suite, profile] = sorted(int(x) for x in shown[shown.status == "ok"].seed.unique())
     # tasks: the figures to draw and the tables still to compute, the longer first so that the
     # shorter fill in at the end: IQM tables (a bootstrap per cell) before the figures, others after
     figure_tasks = [job.run for *_, jobs in plans for job in jobs]
@@ -754,7 +850,8 @@ def sections(df: pd.DataFrame, layout_of: dict[str, str], options: ReportOptions
     drawn = iter(results[len(table_tasks):] if iqm_first else results)
     out = []
     for suite, profile, title, note, finished, tables, jobs in plans:
-        section_tables = tuple(with_profile_note(next(computed) if callable(t) else t, profile) for t in tables)
+        seeds = plan_seeds[suite, profile]
+        section_tables = tuple(with_profile_note(next(computed) if callable(t) else t, profile, seeds) for t in tables)
         section_figures = tuple(figure for _ in jobs if (figure := next(drawn)) is not None)
         out.append(Section(suite, profile, title, section_tables, section_figures, note=note) if finished else
                    Section(suite, profile, title, (), note=(note + " No finished trials.").strip()))
@@ -769,12 +866,35 @@ PROFILE_NOTES = {
 }
 
 
-def with_profile_note(table: Table, profile: str) -> Table:
-    """A table with a paper's column beside ours at another profile than the paper's says so."""
-    if profile == "paper" or not any("(paper" in column for column in table.columns):
-        return table
-    note = PROFILE_NOTES.get(profile, f"Profile {profile}: not the paper's budgets; the paper's columns are at its own.")
-    return dataclasses.replace(table, notes=(note, *table.notes))
+def with_profile_note(table: Table, profile: str, seeds: list[int] = ()) -> Table:
+    """Every table says its profile and seeds; one with a paper's column beside ours at another
+    profile than the paper's says what that means."""
+    notes = (f"Profile {profile}; {seed_text(seeds)}.",)
+    if profile != "paper" and any("(paper" in column for column in table.columns):
+        notes += (PROFILE_NOTES.get(profile, f"Profile {profile}: not the paper's budgets; the paper's columns are "
+                                             "at its own."),)
+    return dataclasses.replace(table, notes=(*notes, *table.notes))
+
+
+def seed_text(seeds: list[int]) -> str:
+    if not seeds:
+        return "no seeds"
+    if list(seeds) == list(range(seeds[0], seeds[-1] + 1)):
+        span = f"{seeds[0]}" if len(seeds) == 1 else f"{seeds[0]}-{seeds[-1]}"
+    else:
+        span = ", ".join(map(str, seeds))
+    return f"{len(seeds)} seed{'s' * (len(seeds) != 1)} ({span})"
+
+
+def provenance_note(df: pd.DataFrame) -> str:
+    """The code versions a section's records come from, where there is more than one."""
+    if "git_commit" not in df or df.empty:
+        return ""
+    counts = df.git_commit.fillna("unknown").value_counts()
+    if len(counts) < 2:
+        return ""
+    return (f"Records of {len(counts)} code versions: "
+            + ", ".join(f"{str(commit)[:10]} ({n})" for commit, n in counts.items()) + ".")
 
 
 # A paper table that shows, beside the methods its own suite runs, the methods a board ran on the same

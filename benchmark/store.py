@@ -246,7 +246,7 @@ class ResultsStore:
 
     def frame(self, artifacts: bool = False, workers: int = 1) -> pd.DataFrame:
         """One row per trial (its latest record, in first-seen order): identity columns, status,
-        track and source (None where a record has none), every metric as its own column (float, NaN where absent or null), total_s, fit_s and the resolved
+        track and source (None where a record has none), every metric as its own column (float, NaN where absent or null), total_s, fit_s, git_commit and the resolved
         config as JSON text (sorted keys); with `artifacts`, also an "artifacts" column of JSON
         bytes (None when absent), parsed only where asked (artifact_values, artifact_matrix).
         `workers` processes read a part each."""
@@ -514,6 +514,7 @@ def _columns(data: bytes | mmap.mmap, start: int, end: int) -> dict[str, Any]:
     columns.update({key: [m.get(key) for m in metrics] for key in dict.fromkeys(itertools.chain.from_iterable(metrics))})
     for key in ("total_s", "fit_s"):
         columns[key] = [(record.get("timings") or {}).get(key) for record in records]
+    columns["git_commit"] = [(record.get("versions") or {}).get("git_commit") for record in records]
     columns["config"] = [raw["config"] for raw in raws]
     columns["artifacts"] = [raw["artifacts"] for raw in raws]
     columns["skipped"] = skipped
@@ -524,7 +525,7 @@ def _frame(columns: dict[str, list], data: bytes | mmap.mmap, artifacts: bool) -
     text = lambda raw: data[raw[0]:raw[1]] if isinstance(raw, tuple) else raw
     frame = pd.DataFrame({key: values for key, values in columns.items() if key not in ("config", "artifacts")})
     for key in frame.columns:
-        if key not in IDENTITY and frame[key].dtype == object:  # a metric null (or absent) in every row
+        if key not in IDENTITY and key != "git_commit" and frame[key].dtype == object:  # a metric null in every row
             frame[key] = pd.to_numeric(frame[key])
     # object columns: a string column would copy every text into an Arrow array, and these are only
     # ever read whole, row by row

@@ -470,4 +470,31 @@ def test_a_paper_column_beside_another_profile_carries_a_note(tmp_path, profile,
                                 task="halfcheetah", profile=profile) for s in range(2)]
     section = sections(frame(records, tmp_path), {"lfl-table3": "lfl-table3"}, FAST)[0]
     notes = " ".join(section.tables[0].notes)
-    assert (shown in notes) if shown else "Profile " not in notes
+    assert f"Profile {profile}; 2 seeds (0-1)." in notes  # every table says its profile and seeds
+    assert (shown in notes) if shown else ("fraction" not in notes and "not results" not in notes)
+
+
+def test_records_of_one_cell_with_different_configs_are_never_pooled(tmp_path):
+    """Table 2 at two alpha_models: two LfL rows, each named by what differs; a plugin method's
+    rows are named, with no paper numbers beside them; learners in the suite's order whatever the
+    store's; two code versions named in the note."""
+    rng = np.random.default_rng(0)
+    records = []
+    for alpha, commit in ((0.7, "aaaaaaaaaaaa"), (0.3, "bbbbbbbbbbbb")):
+        for learner in ("svi", "spi"):  # the store's order is not the suite's (spi first)
+            for seed in range(2):
+                record = synthetic_record(suite="lfl-table2", method="lfl", learner=learner, seed=seed, rng=rng,
+                                          quality=1.0, extra_config={"method": {"alpha_model": alpha}})
+                record["versions"] = {"git_commit": commit}
+                records.append(record)
+    records += [synthetic_record(suite="lfl-table2", method="mine", learner="spi", seed=s, rng=rng, quality=0.5)
+                for s in range(2)]
+    (section,) = sections(frame(records, tmp_path), {"lfl-table2": "lfl-table2"}, FAST)
+    table = section.tables[0]
+    rows = [(row[0].text, row[1].text, row[-1].text) for row in table.rows]
+    assert [(learner, method) for learner, method, _ in rows] == [
+        ("spi", "lfl [method.alpha_model=0.3]"), ("spi", "lfl [method.alpha_model=0.7]"), ("spi", "mine"),
+        ("svi", "lfl [method.alpha_model=0.3]"), ("svi", "lfl [method.alpha_model=0.7]")]
+    assert rows[0][2] == "4.68 ± 0.24" and rows[2][2] == "-"  # the paper's LfL column: LfL rows only
+    assert all(int(row[3].text) == 2 for row in table.rows)  # each row two seeds: nothing pooled
+    assert "Records of 3 code versions: aaaaaaaaaa (4), bbbbbbbbbb (4)" in section.note
