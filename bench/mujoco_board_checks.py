@@ -66,8 +66,32 @@ def main(argv: list[str] | None = None) -> int:
     print("3. expert demonstrations: tasks where the method's mean beats bc's")
     for method in sorted({m for (source, _), ms in cells.items() if source == "expert" for m in ms} - {"bc"}):
         print(f"   {method:9s} {len(beats_bc[method])}: {', '.join(beats_bc[method]) or '-'}")
+    oracle_above_clone(cells)
     cost(records)
     return 0
+
+
+def oracle_above_clone(cells) -> None:
+    """The evaluation separates methods only if the oracle (the observer on the true reward) ends
+    above the clone it starts from: per task form, oracle - bc in mean true return, the standard
+    error of that difference over the seeds both have, and whether it exceeds it."""
+    print("5. oracle - bc, mean true return (standard error of the paired difference; seeds oracle > bc)")
+    above, separated = defaultdict(int), defaultdict(int)
+    for (source, task), methods in sorted(cells.items()):
+        oracle, bc = methods.get("oracle", {}), methods.get("bc", {})
+        seeds = sorted(set(oracle) & set(bc))
+        if not seeds:
+            continue
+        diff = np.array([oracle[s]["score"] - bc[s]["score"] for s in seeds])
+        se = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else float("nan")
+        above[source] += diff.mean() >= 0
+        separated[source] += diff.mean() > se
+        print(f"   {task:12s} ({source}): {diff.mean():+9.1f} (se {se:7.1f}; {int((diff > 0).sum())}/{len(diff)})"
+              f"{'  beyond its standard error' if diff.mean() > se else ''}")
+    for source in sorted(above):
+        forms = sum(1 for (s, _), m in cells.items() if s == source and "oracle" in m and "bc" in m)
+        print(f"   {source}: oracle >= bc on {above[source]} of {forms} task forms, above by more than the "
+              f"standard error on {separated[source]}")
 
 
 PHASES = ("dataset_s", "fit_s", "evaluate_s", "total_s")
