@@ -66,8 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     print("3. expert demonstrations: tasks where the method's mean beats bc's")
     for method in sorted({m for (source, _), ms in cells.items() if source == "expert" for m in ms} - {"bc"}):
         print(f"   {method:9s} {len(beats_bc[method])}: {', '.join(beats_bc[method]) or '-'}")
-    oracle_above_clone(cells)
     cost(records)
+    oracle_above_clone(cells)
     return 0
 
 
