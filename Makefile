@@ -36,13 +36,13 @@ bench: $(STAMP)
 faults: $(STAMP)
 	$(BIN)/python bench/faults.py
 
-# reports/ from the committed records: tables (md, tex, csv), figures (PNG, PDF) and the HTML page
+# reports/ from the committed records: tables (md, tex, csv), figures (PNG, PDF), the HTML page and its
+# screenshot reports/leaderboard.png (headless Chromium, Debian's package, installed when missing)
 report: $(STAMP)
 	$(BIN)/irlbench report --store results --out reports --format md,tex,csv,html
-
-# the HTML leaderboard rendered by headless Chromium (Debian's package; installed when missing)
-screenshot: report
 	bash bench/screenshot.sh reports/index.html reports/leaderboard.png
+
+screenshot: report
 
 clean:
 	rm -rf $(VENV)

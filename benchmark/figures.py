@@ -33,6 +33,7 @@ import numpy as np  # noqa: E402
 import PIL.Image  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
+from matplotlib import cm, colors  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure as MplFigure  # noqa: E402
 from matplotlib.transforms import Bbox  # noqa: E402
@@ -59,11 +60,16 @@ def styled(width: float, height: float, nrows: int = 1, ncols: int = 1, **kwargs
 
 
 def palette(names: list[str]) -> dict[str, tuple]:
-    """A colour per method; reference rows grey, the methods' colours as if they were not there."""
+    """A distinct colour per method, however many; reference rows grey, the methods' colours as if
+    they were not there. Up to nine methods tab10 (less its red, the learner's); more, evenly spaced
+    hues (husl) at two lightnesses, so that no two methods share a colour."""
     methods = [n for n in names if not is_reference([n])[0]]
-    # tab10 less its red (index 3), which is the learner's
     base = [c for i, c in enumerate(sns.color_palette(OBSERVER_PALETTE, 10)) if i != 3]
-    colours = dict(zip(methods, (base[i % len(base)] for i in range(len(methods)))))
+    if len(methods) > len(base):
+        half = -(-len(methods) // 2)
+        base = [c for pair in zip(sns.husl_palette(half, l=0.5), sns.husl_palette(half, l=0.72, h=0.5 / half))
+                for c in pair][:len(methods)]
+    colours = dict(zip(methods, base))
     return {n: colours[n] if n in colours else REFERENCE_COLOURS.get(base_method(n), "0.4") for n in names}
 
 
@@ -179,6 +185,9 @@ def improvement_matrix(df: pd.DataFrame, tasks: list[str]) -> MplFigure | None:
     axes[0, 0].set_title("Probability of improvement (row over column)")
     axes[0, 0].set_xlabel("")
     axes[0, 0].set_ylabel("")
+    axes[0, 0].tick_params(axis="x", labelrotation=45)  # long method names side by side would collide
+    for label in axes[0, 0].get_xticklabels():
+        label.set_horizontalalignment("right")
     return fig
 
 
@@ -270,7 +279,9 @@ def band(ax, x: np.ndarray, curves: np.ndarray, colour, label: str, linestyle: s
         warnings.simplefilter("ignore", RuntimeWarning)
         mean, std = np.nanmean(curves, axis=0), np.nanstd(curves, axis=0)
     ax.plot(x, mean, color=colour, label=label, linewidth=1.6, linestyle=linestyle)
-    ax.fill_between(x, mean - std, mean + std, color=colour, alpha=0.15, linewidth=0)
+    several = (~np.isnan(curves)).sum(axis=0) >= 2  # a band only where two or more trials reached the step
+    if several.any():
+        ax.fill_between(x, mean - std, mean + std, where=several, color=colour, alpha=0.15, linewidth=0)
 
 
 def state_grid(reward: np.ndarray, grid_shape: tuple[int, int]) -> np.ndarray:
@@ -282,17 +293,25 @@ def state_grid(reward: np.ndarray, grid_shape: tuple[int, int]) -> np.ndarray:
     return per_state.reshape(width, height).T[::-1]
 
 
+def standardized(image: np.ndarray) -> np.ndarray:
+    """(x - mean) / std over the grid (a constant grid: zeros): recovered rewards are defined up to
+    shaping and scale, so only standardized ones share a colour scale."""
+    std = image.std()
+    return (image - image.mean()) / std if std > 0 else np.zeros_like(image)
+
+
 def reward_heatmaps(panels: list[tuple[str, np.ndarray]], grid_shape: tuple[int, int]) -> MplFigure:
-    """The true and recovered rewards on the grid, one panel each, each on its own colour scale
-    (recovered rewards are defined up to shaping and scale) with the values written in the cells,
-    so no colour bars (each would be an axes of its own to lay out and draw)."""
+    """The true and recovered rewards on the grid, one panel each, each standardized over the grid
+    and all on one shared, labelled colour scale; the raw values are written in the cells."""
     cols = min(len(panels), 5)
     rows = -(-len(panels) // cols)
-    fig, axes = styled(3.0 * cols, 2.7 * rows, rows, cols)
-    fig.subplots_adjust(wspace=0.45, hspace=0.45)
+    fig, axes = styled(3.0 * cols + 0.8, 2.7 * rows, rows, cols)
+    fig.subplots_adjust(wspace=0.45, hspace=0.45, right=1.0 - 0.9 / (3.0 * cols + 0.8))
     width, height = grid_shape
-    for ax, (title, reward) in zip(axes.ravel(), panels):
-        sns.heatmap(state_grid(reward, grid_shape), ax=ax, cmap="viridis", annot=True, fmt=".2g",
+    images = [(title, state_grid(reward, grid_shape)) for title, reward in panels]
+    limit = max(2.0, max(float(np.abs(standardized(image)).max()) for _, image in images))
+    for ax, (title, image) in zip(axes.ravel(), images):
+        sns.heatmap(standardized(image), ax=ax, cmap="viridis", vmin=-limit, vmax=limit, annot=image, fmt=".2g",
                     annot_kws={"fontsize": 6}, square=True, cbar=False, xticklabels=range(width),
                     yticklabels=list(range(height))[::-1])
         ax.set_title(title, fontsize=9)
@@ -300,6 +319,9 @@ def reward_heatmaps(panels: list[tuple[str, np.ndarray]], grid_shape: tuple[int,
         ax.set_ylabel("y")
     for ax in axes.ravel()[len(panels):]:
         ax.set_visible(False)
+    bar = fig.add_axes((1.0 - 0.75 / (3.0 * cols + 0.8), 0.15, 0.15 / (3.0 * cols + 0.8), 0.7))
+    fig.colorbar(cm.ScalarMappable(colors.Normalize(-limit, limit), "viridis"), cax=bar,
+                 label="reward, standardized per panel (std units)")
     return fig
 
 
@@ -367,7 +389,7 @@ def jobs_for_layout(layout: str, df: pd.DataFrame, options, prefix: str) -> list
     name = lambda kind: f"{prefix}-{kind}"
     jobs: list[FigureJob] = []
     df = with_sources(df)
-    if layout == "leaderboard":
+    if layout in ("leaderboard", "lfl-table1", "lfl-table2", ""):  # a panel or column per task form and learner
         df = with_board_columns(df)
     learners = learner_order(df.learner)
     if layout in ("leaderboard", ""):
@@ -394,6 +416,10 @@ def jobs_for_layout(layout: str, df: pd.DataFrame, options, prefix: str) -> list
                               "behaviour (LfL Fig. 4; tabular: soft policy improvement steps, MuJoCo: PPO checkpoints); "
                               "mean and std over seeds, scored on the true reward.",
                               lambda: learning_curves(shown, learners, options.normalization)))
+    if layout == "ablation":
+        jobs.append(FigureJob(name("ablation"), "The normalized score (LfL's convention) against each swept value, "
+                              "per learner: point estimate and 95% bootstrap interval over seeds.",
+                              lambda: ablation_figure(df, options)))
     if layout in ("leaderboard", "lfl-table2", "lfl-table1"):
         if layout == "lfl-table1":
             by, what = "label", "Theorem 2's state-action reward and the state-only regression (LfL Fig. 3)"
@@ -405,9 +431,63 @@ def jobs_for_layout(layout: str, df: pd.DataFrame, options, prefix: str) -> list
             rewards = df[df.learner == learners[0]]
         if not heatmap_rows(rewards).empty:  # records that carry a true reward and grid (tabular tasks)
             jobs.append(FigureJob(name("rewards"), f"True reward and {what}; per-state reward (mean over actions), "
-                                  "each panel on its own colour scale, its values written in the cells.",
+                                  "standardized per panel on one shared colour scale, its raw values written in "
+                                  "the cells.",
                                   lambda: reward_figure(rewards, by)))
     return jobs
+
+
+def ablation_figure(df: pd.DataFrame, options) -> MplFigure | None:
+    """A sweep: the normalized score (LfL's for learners) against the swept value, one line per
+    learner, the point estimate with its 95% bootstrap interval over seeds; one panel per swept key
+    (the others' values pooled only where a sweep has several keys)."""
+    from benchmark.report import swept_keys
+
+    df = df[~is_reference(df.method)]
+    if df.empty:
+        return None
+    swept = swept_keys(df)
+    if swept.empty or not len(swept.columns):
+        return None
+    df = pd.concat([df.drop(columns=[k for k in swept.columns if k in df]), swept], axis=1)
+    df = df.assign(value=values_of(df, options.metric, "lfl" if options.normalization == "protocol"
+                                   else options.normalization))
+    learners = learner_order(df.learner)
+    colours = dict(zip(learners, sns.color_palette("colorblind", len(learners))))
+    keys = list(swept.columns)
+    fig, axes = styled(4.6 * len(keys) + 1.6, 3.4, 1, len(keys))
+    statistic = aggregate_statistic(options.aggregate)
+    rng = options.rng()
+    for ax, key in zip(axes.ravel(), keys):
+        numeric = pd.api.types.is_numeric_dtype(df[key])
+        points = sorted(df[key].dropna().unique(), key=lambda v: (not numeric, v if numeric else str(v)))
+        x = {p: (float(p) if numeric else i) for i, p in enumerate(points)}
+        for learner in learners:
+            part = df[df.learner == learner]
+            values = {p: part[part[key] == p].value.dropna().to_numpy()[:, None] for p in points}
+            intervals = stats.interval_estimates({p: v for p, v in values.items() if len(v) > 1}, statistic,
+                                                 reps=options.bootstrap_reps, rng=rng)
+            shown = [p for p in points if p in intervals]
+            if not shown:
+                continue
+            xs = [x[p] for p in shown]
+            ax.plot(xs, [intervals[p].point for p in shown], "-o", color=colours[learner], label=learner,
+                    markersize=4, linewidth=1.4)
+            ax.fill_between(xs, [intervals[p].lower for p in shown], [intervals[p].upper for p in shown],
+                            color=colours[learner], alpha=0.15, linewidth=0)
+        if not numeric:
+            ax.set_xticks(range(len(points)), [str(p) for p in points])
+        ax.set_xlabel(key)
+        ax.set_ylabel("normalized score (0 = first, 1 = last observed)" if options.metric == NORMALIZED
+                      else options.metric)
+        ax.axhline(1.0, color="0.5", linestyle=":", linewidth=1)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.0 - 1.5 / (4.6 * len(keys) + 1.6), 0.92),
+                   fontsize="small", frameon=False, title="learner")
+    fig.subplots_adjust(right=1.0 - 1.6 / (4.6 * len(keys) + 1.6), wspace=0.3)
+    fig.suptitle(f"{'IQM' if options.aggregate == 'iqm' else 'Mean'} with 95% bootstrap intervals over seeds", y=1.0)
+    return fig
 
 
 def reward_figure(df: pd.DataFrame, by: str) -> MplFigure | None:

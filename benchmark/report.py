@@ -839,7 +839,8 @@ def sections(df: pd.DataFrame, layout_of: dict[str, str], options: ReportOptions
                 if options.figures and finished else [])
         tables = LAYOUTS.get(layout, layout_generic)(shown, options) if finished else []
         plans.append((suite, profile, title, note, finished, tables, jobs))
-        plan_seeds[suite, profile] = sorted(int(x) for x in shown[shown.status == "ok"].seed.unique())
+        plan_seeds[suite, profile] = (sorted(int(x) for x in shown[shown.status == "ok"].seed.unique()),
+                                      made_text(shown))
     # tasks: the figures to draw and the tables still to compute, the longer first so that the
     # shorter fill in at the end: IQM tables (a bootstrap per cell) before the figures, others after
     figure_tasks = [job.run for *_, jobs in plans for job in jobs]
@@ -850,8 +851,9 @@ def sections(df: pd.DataFrame, layout_of: dict[str, str], options: ReportOptions
     drawn = iter(results[len(table_tasks):] if iqm_first else results)
     out = []
     for suite, profile, title, note, finished, tables, jobs in plans:
-        seeds = plan_seeds[suite, profile]
-        section_tables = tuple(with_profile_note(next(computed) if callable(t) else t, profile, seeds) for t in tables)
+        seeds, made = plan_seeds[suite, profile]
+        section_tables = tuple(with_profile_note(next(computed) if callable(t) else t, profile, seeds, made)
+                               for t in tables)
         section_figures = tuple(figure for _ in jobs if (figure := next(drawn)) is not None)
         out.append(Section(suite, profile, title, section_tables, section_figures, note=note) if finished else
                    Section(suite, profile, title, (), note=(note + " No finished trials.").strip()))
@@ -866,10 +868,10 @@ PROFILE_NOTES = {
 }
 
 
-def with_profile_note(table: Table, profile: str, seeds: list[int] = ()) -> Table:
-    """Every table says its profile and seeds; one with a paper's column beside ours at another
-    profile than the paper's says what that means."""
-    notes = (f"Profile {profile}; {seed_text(seeds)}.",)
+def with_profile_note(table: Table, profile: str, seeds: list[int] = (), made: str = "") -> Table:
+    """Every table says its profile, seeds, and the code and dates of its records; one with a
+    paper's column beside ours at another profile than the paper's says what that means."""
+    notes = (f"Profile {profile}; {seed_text(seeds)}{'; ' + made if made else ''}.",)
     if profile != "paper" and any("(paper" in column for column in table.columns):
         notes += (PROFILE_NOTES.get(profile, f"Profile {profile}: not the paper's budgets; the paper's columns are "
                                              "at its own."),)
@@ -884,6 +886,19 @@ def seed_text(seeds: list[int]) -> str:
     else:
         span = ", ".join(map(str, seeds))
     return f"{len(seeds)} seed{'s' * (len(seeds) != 1)} ({span})"
+
+
+def made_text(df: pd.DataFrame) -> str:
+    """'records of commit abc1234567, 2026-12-01 to 2026-12-06' for a section's records."""
+    parts = []
+    if "git_commit" in df and df.git_commit.notna().any():
+        commits = df.git_commit.dropna().unique()
+        parts.append(f"records of commit {str(commits[0])[:10]}" if len(commits) == 1
+                     else f"records of {len(commits)} commits")
+    if "created_at" in df and df.created_at.notna().any():
+        days = sorted({str(t)[:10] for t in df.created_at.dropna()})
+        parts.append(days[0] if len(days) == 1 else f"{days[0]} to {days[-1]}")
+    return ", ".join(parts)
 
 
 def provenance_note(df: pd.DataFrame) -> str:

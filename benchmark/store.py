@@ -515,6 +515,7 @@ def _columns(data: bytes | mmap.mmap, start: int, end: int) -> dict[str, Any]:
     for key in ("total_s", "fit_s"):
         columns[key] = [(record.get("timings") or {}).get(key) for record in records]
     columns["git_commit"] = [(record.get("versions") or {}).get("git_commit") for record in records]
+    columns["created_at"] = [record.get("created_at") for record in records]
     columns["config"] = [raw["config"] for raw in raws]
     columns["artifacts"] = [raw["artifacts"] for raw in raws]
     columns["skipped"] = skipped
@@ -525,7 +526,7 @@ def _frame(columns: dict[str, list], data: bytes | mmap.mmap, artifacts: bool) -
     text = lambda raw: data[raw[0]:raw[1]] if isinstance(raw, tuple) else raw
     frame = pd.DataFrame({key: values for key, values in columns.items() if key not in ("config", "artifacts")})
     for key in frame.columns:
-        if key not in IDENTITY and key != "git_commit" and frame[key].dtype == object:  # a metric null in every row
+        if key not in (*IDENTITY, "git_commit", "created_at") and frame[key].dtype == object:  # a metric null everywhere
             frame[key] = pd.to_numeric(frame[key])
     # object columns: a string column would copy every text into an Arrow array, and these are only
     # ever read whole, row by row

@@ -470,7 +470,7 @@ def test_a_paper_column_beside_another_profile_carries_a_note(tmp_path, profile,
                                 task="halfcheetah", profile=profile) for s in range(2)]
     section = sections(frame(records, tmp_path), {"lfl-table3": "lfl-table3"}, FAST)[0]
     notes = " ".join(section.tables[0].notes)
-    assert f"Profile {profile}; 2 seeds (0-1)." in notes  # every table says its profile and seeds
+    assert f"Profile {profile}; 2 seeds (0-1); records of commit synthetic, 2026-01-01." in notes  # every table
     assert (shown in notes) if shown else ("fraction" not in notes and "not results" not in notes)
 
 
@@ -498,3 +498,46 @@ def test_records_of_one_cell_with_different_configs_are_never_pooled(tmp_path):
     assert rows[0][2] == "4.68 ± 0.24" and rows[2][2] == "-"  # the paper's LfL column: LfL rows only
     assert all(int(row[3].text) == 2 for row in table.rows)  # each row two seeds: nothing pooled
     assert "Records of 3 code versions: aaaaaaaaaa (4), bbbbbbbbbb (4)" in section.note
+
+
+def test_figures_keep_task_forms_apart_draw_no_band_from_one_seed_and_give_every_method_its_colour(tmp_path):
+    rng = np.random.default_rng(0)
+    # Table 1's two grids: a learning-curve panel each, never their average
+    records = [synthetic_record(suite="lfl-table1", method="lfl", learner="spi", seed=0, rng=rng, quality=1.0,
+                                extra_config={"task": {"stochastic": stochastic}}) for stochastic in (False, True)]
+    for record in records:  # Theorem 2's rows: the ones Table 1's curves show
+        record["label"] = record["config"]["label"] = "theorem2"
+    df = frame(records, tmp_path, artifacts=True)
+    job = [j for j in figures.jobs_for_layout("lfl-table1", df, FAST, "t1") if j.name == "t1-learning-curves"][0]
+    fig = job.build()
+    titles = [ax.get_title() for ax in fig.axes if ax.get_visible() and ax.get_title()]
+    assert titles == ["lfl-gridworld: spi", "lfl-gridworld (stochastic): spi"]
+    # one seed a panel: lines, and no band around them
+    assert all(not ax.collections for ax in fig.axes if ax.get_visible() and ax.get_title())
+    # twelve methods, twelve colours
+    colours = figures.palette([f"m{i}" for i in range(12)] + ["oracle", "bc"])
+    assert len({tuple(np.round(c, 3)) for name, c in colours.items() if name.startswith("m")}) == 12
+
+
+def test_reward_heatmaps_share_one_labelled_colour_scale_and_a_sweep_has_its_figure(tmp_path):
+    df = frame(leaderboard_records(2, methods=("lfl", "gail")), tmp_path, artifacts=True)
+    found = figures.heatmap_panels(df[df.learner == "spi"], "method")
+    fig = figures.reward_heatmaps(*found)
+    bars = [ax for ax in fig.axes if ax.get_ylabel().startswith("reward, standardized")]
+    assert len(bars) == 1 and len([ax for ax in fig.axes if ax.get_visible()]) == len(found[0]) + 1
+    rng = np.random.default_rng(0)
+    sweep = [synthetic_record(suite="ablation-lfl-alpha-model", method="lfl", learner=learner, seed=s, rng=rng,
+                              quality=q, extra_config={"method": {"alpha_model": q}})
+             for learner in ("spi", "svi") for q in (0.3, 0.7, 1.0) for s in range(3)]
+    jobs = figures.jobs_for_layout("ablation", frame(sweep, tmp_path / "sweep", artifacts=True), FAST, "abl")
+    assert [j.name for j in jobs] == ["abl-ablation"]
+    drawn = jobs[0].build()
+    assert drawn.axes[0].get_xlabel() == "method.alpha_model" and len(drawn.axes[0].get_lines()) >= 2
+
+
+def test_the_page_names_the_commit_and_the_day_that_made_it(tmp_path):
+    from benchmark.leaderboard import page
+
+    html = page(sections(frame(leaderboard_records(2, methods=("lfl",)), tmp_path), {"gridworld": "leaderboard"}, FAST))
+    assert re.search(r"Made at commit [0-9a-f]{10} on \d{4}-\d{2}-\d{2} \(UTC\)", html)
+    assert "records of commit synthetic" in html
