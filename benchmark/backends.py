@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -230,8 +232,13 @@ def run_ray(configs: list[dict[str, Any]], on_record: OnRecord, *, cache_dir: Pa
             # run_trial turns every exception into a record; this is a worker that died under it
             if Stop.pending:  # stopped by the Ctrl-C (it reaches Ray's processes too): it runs again on resume
                 return
-            self.store(unfinished_record(trial.config["config"], "failed",
-                                         f"RayTrialError: the trial's worker died ({trial.error_file})"))
+            text = trial_error_text(trial)  # what Ray wrote of it, kept in the record (Ray's file goes with its run)
+            record = unfinished_record(trial.config["config"], "failed",
+                                       "RayTrialError: the trial's worker died"
+                                       + (f": {text.strip().splitlines()[-1][:300]}" if text.strip() else ""))
+            if text:
+                record["diagnostics"]["traceback"] = text[-8000:]
+            self.store(record)
 
         def store(self, record: dict[str, Any]) -> None:
             try:
@@ -241,6 +248,9 @@ def run_ray(configs: list[dict[str, Any]], on_record: OnRecord, *, cache_dir: Pa
                 raise
 
     storage = ray_storage(Path(cache))
+    # a run's own folder of Tune state, removed when the run ends: Tune keeps a copy of every record
+    # there, which a long sweep would grow into gigabytes
+    run_name = f"irlbench-{os.getpid()}-{int(time.time())}"
     records = StoreRecords()
     tuner = tune.Tuner(
         tune.with_resources(trainable, resources),
@@ -251,7 +261,7 @@ def run_ray(configs: list[dict[str, Any]], on_record: OnRecord, *, cache_dir: Pa
         # One worker process per CPU serves trial after trial: without reuse every trial pays a
         # fresh actor plus torch/SB3 imports (~3 s, more than most tabular trials take).
         tune_config=tune.TuneConfig(reuse_actors=True),
-        run_config=tune.RunConfig(storage_path=str(storage), callbacks=[records], verbose=0,
+        run_config=tune.RunConfig(storage_path=str(storage), name=run_name, callbacks=[records], verbose=0,
                                   failure_config=tune.FailureConfig(max_failures=0)),
     )
     try:
@@ -262,6 +272,16 @@ def run_ray(configs: list[dict[str, Any]], on_record: OnRecord, *, cache_dir: Pa
         if records.error is not None and isinstance(error, TuneError):
             raise records.error from None
         raise
+    finally:
+        shutil.rmtree(storage / run_name, ignore_errors=True)
+
+
+def trial_error_text(trial) -> str:
+    """The error Ray recorded for a trial whose worker died (its error file), or ""."""
+    try:
+        return Path(trial.error_file).read_text(errors="replace") if trial.error_file else ""
+    except (OSError, AttributeError, TypeError):
+        return ""
 
 
 @contextmanager

@@ -155,10 +155,12 @@ def test_a_cell_the_method_cannot_fill_is_n_a_with_its_reason(tmp_path, capsys):
     assert "0 to run" in capsys.readouterr().err
 
 
-def test_ray_backend_gives_the_serial_backend_records(tmp_path, capsys):
+def test_ray_backend_gives_the_serial_backend_records_and_leaves_no_tune_state(tmp_path, capsys, monkeypatch):
     serial, ray_store = str(tmp_path / "serial"), str(tmp_path / "ray")
+    monkeypatch.setenv("IRLBENCH_RAY_STORAGE", str(tmp_path / "tune"))
     assert run("run", "lfl-table1", "--store", serial, "--no-progress")[0] == 0
     assert run("run", "lfl-table1", "--store", ray_store, "--no-progress", "--backend", "ray")[0] == 0
+    assert not list((tmp_path / "tune").iterdir())  # the run's Tune folder (a copy of every record) is gone
     by_id = {r["trial_id"]: r for r in ResultsStore(serial).records()}
     ray_records = ResultsStore(ray_store).records()
     assert sorted(by_id) == sorted(r["trial_id"] for r in ray_records)
