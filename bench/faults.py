@@ -332,11 +332,38 @@ def kill_9(lab: Lab) -> Outcome:
                    f"{len(started)} processes it started, {len(left)} still running 5 s later", not left)
 
 
+def during_ray_start(lab: Lab, signum: int, after_s: float) -> Outcome:
+    """A signal while the local Ray starts (ray.init takes 10-15 s here): the documented exit code,
+    one line and no traceback, and no process of the run left 10 s after it ended."""
+    name = f"11. {signal.Signals(signum).name} {after_s:g} s into a Ray run (Ray starting)"
+    store = lab.store(f"ray-start-{signum}-{after_s}")
+    driver = lab.start("run", "lfl-table1", "--backend", "ray", store=store)
+    seen: dict[int, int] = {}
+    deadline = time.monotonic() + after_s
+    while time.monotonic() < deadline:  # every process the run starts, as it starts them
+        seen.update(descendants(driver.pid, process_table()))
+        time.sleep(0.1)
+    driver.send_signal(signum)
+    while driver.poll() is None:
+        seen.update(descendants(driver.pid, process_table()))
+        time.sleep(0.1)
+    _, err = driver.communicate(timeout=120)
+    time.sleep(10)
+    left = still_running(seen)
+    lines = [line for line in err.strip().splitlines() if line.strip()]
+    clean = "Traceback" not in err and bool(lines) and lines[-1].startswith("irlbench: interrupted")
+    return counted(name, store, 0 if not (store / "records.jsonl").exists() else len(ids(store)),
+                   [driver.returncode], [128 + signum],
+                   f"last line: {lines[-1][:60] if lines else '(none)'!r}; traceback-free: {'Traceback' not in err}; "
+                   f"{len(seen)} processes it started, {len(left)} left 10 s later", clean and not left)
+
+
 def main() -> None:
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--code", type=Path, default=ROOT, help="the checkout whose irlbench is run (default: this one)")
+    parser.add_argument("--only", default="", choices=("", "11."), help="11.: only the signals during Ray's start-up")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="irlbench-faults-") as tmp:
         lab = Lab(Path(tmp), args.code.resolve())
@@ -356,6 +383,10 @@ def main() -> None:
             lambda: fast_reader(lab),
             lambda: readme_example(lab), lambda: many_seeds(lab), lambda: kill_9(lab),
         ]
+        # numbered apart: `--only 11.` runs these alone
+        starting = [lambda s=s, t=t: during_ray_start(lab, s, t) for s in (signal.SIGTERM, signal.SIGINT)
+                    for t in (1, 3, 6)]
+        scenarios = starting if args.only == "11." else scenarios + starting if not args.only else scenarios
         print(f"{'scenario':<74} {'expected':>8} {'present':>7} {'dups':>4}  {'exit codes':<12} result")
         failures = 0
         for scenario in scenarios:

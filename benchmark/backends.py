@@ -180,8 +180,13 @@ def run_ray(configs: list[dict[str, Any]], on_record: OnRecord, *, cache_dir: Pa
     uploads = [] if local else plugins.py_modules(shipped)
     runtime_env = {"py_modules": uploads} if uploads else None
     sigterm = signal.getsignal(signal.SIGTERM)
+    if local:  # a Ray started here: its agents would outlive a driver killed with -9, or stopped as Ray starts
+        reaper.start_for_this_process()
     try:
-        with quiet_ray(local):
+        # A signal while Ray starts waits until ray.init returns (raised inside it, it could leave Ray's
+        # core half started: a C++ abort, agents left running); the run then stops Ray and ends as any
+        # interrupted run does.
+        with Stop.deferring(), quiet_ray(local), our_sigterm_handler(ray):
             if local and not ray.is_initialized():  # Ray takes 10-15 s to start here: say so (above a progress bar)
                 from tqdm import tqdm
 
@@ -196,8 +201,9 @@ def run_ray(configs: list[dict[str, Any]], on_record: OnRecord, *, cache_dir: Pa
                           "`ray start` on Ray >= 2.59 uses token authentication: set RAY_AUTH_MODE=token on the "
                           "driver as on every node (the token is read from ~/.ray/auth_token or RAY_AUTH_TOKEN)"
                           ) from None
-    if local:  # a Ray started here: its agents would outlive a driver killed with -9
-        reaper.start_for_this_process()
+    except KeyboardInterrupt:  # stopped while Ray started: Ray stopped too, then the run ends as interrupted
+        stop_trials(ray)
+        raise
 
     def trainable(params: dict[str, Any]) -> None:
         config = params["config"]
@@ -274,6 +280,22 @@ def run_ray(configs: list[dict[str, Any]], on_record: OnRecord, *, cache_dir: Pa
         raise
     finally:
         shutil.rmtree(storage / run_name, ignore_errors=True)
+
+
+@contextmanager
+def our_sigterm_handler(ray) -> Iterator[None]:
+    """ray.init installs a SIGTERM handler that exits at once (sys.exit(15), wherever Ray's start-up
+    is): while it runs, Ray's attempt to set one is skipped and the run's own (Stop) stays."""
+    utils = getattr(getattr(ray, "_private", None), "utils", None)
+    original = getattr(utils, "set_sigterm_handler", None)
+    if original is None:
+        yield
+        return
+    utils.set_sigterm_handler = lambda handler: None
+    try:
+        yield
+    finally:
+        utils.set_sigterm_handler = original
 
 
 def trial_error_text(trial) -> str:

@@ -10,6 +10,7 @@ import os
 import shlex
 import signal
 import sys
+import threading
 import warnings
 
 from benchmark.suite_files import PROFILES, ConfigError, did_you_mean, suite_names
@@ -324,8 +325,24 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+class Interrupted:
+    """The signal that stopped the command outside a run's trials (a run's own is Stop.signum)."""
+
+    signum: int = signal.SIGINT
+
+    @classmethod
+    def on_sigterm(cls, signum: int, frame) -> None:
+        cls.signum = signum
+        raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    # SIGTERM from the first moment on ends the command as Ctrl-C does: one line, exit code 143 (a run
+    # installs its own handler while it runs trials, and puts this one back)
+    if threading.current_thread() is threading.main_thread() and argv[:1] != ["list"]:
+        Interrupted.signum = signal.SIGINT
+        signal.signal(signal.SIGTERM, Interrupted.on_sigterm)
     with warnings.catch_warnings():
         warnings.showwarning = show_warning
         try:
@@ -353,9 +370,9 @@ def main(argv: list[str] | None = None) -> int:
         except ConfigError as error:
             print(f"irlbench: error: {error}", file=sys.stderr)
             return EXIT_BAD_INPUT
-        except KeyboardInterrupt:  # outside a run's trials (building configs, reading, reporting)
+        except KeyboardInterrupt:  # outside a run's trials (building configs, starting, reading, reporting)
             print("irlbench: interrupted", file=sys.stderr)
-            return 128 + signal.SIGINT
+            return 128 + Interrupted.signum
 
 
 def show_warning(message, category, filename, lineno, file=None, line=None) -> None:

@@ -71,6 +71,11 @@ def watch(driver: int) -> None:
         seen.pop(os.getpid(), None)
         time.sleep(INTERVAL_S)
         table = process_table()
+    # what the noted processes started since the last look (an agent Ray launched a moment ago)
+    table = process_table()
+    for pid in still_running(seen):
+        seen.update(descendants(pid, table))
+    seen.pop(os.getpid(), None)
     for pid in still_running(seen):
         try:
             os.kill(pid, signal.SIGKILL)
