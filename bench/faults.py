@@ -358,12 +358,45 @@ def during_ray_start(lab: Lab, signum: int, after_s: float) -> Outcome:
                    f"{len(seen)} processes it started, {len(left)} left 10 s later", clean and not left)
 
 
+def cluster_without_token(lab: Lab) -> Outcome:
+    """A Ray cluster that authenticates its drivers (Ray >= 2.59's `ray start` with RAY_AUTH_MODE=token)
+    and a driver without the token: one line naming the cause, exit 2, no store made, and none of
+    Ray's retry warnings on the terminal."""
+    name = "12. a Ray cluster run without the cluster's auth token"
+    ray = Path(sys.executable).parent / "ray"
+    port = "6391"
+    head_env = {**lab.env, "RAY_AUTH_MODE": "token", "HOME": str(lab.directory / "head-home")}
+    (lab.directory / "head-home").mkdir()
+    subprocess.run([str(ray), "get-auth-token", "--generate"], env=head_env, capture_output=True, timeout=60)
+    started = subprocess.run([str(ray), "start", "--head", "--port", port, "--num-cpus", "1",
+                              "--include-dashboard=false", "--disable-usage-stats"], env=head_env,
+                             capture_output=True, text=True, timeout=180)
+    store = lab.store("no-token")
+    try:
+        if started.returncode != 0:
+            return Outcome(name, 0, 0, 0, [started.returncode], False, f"ray start failed: {started.stderr[-200:]}")
+        driver_env = {k: v for k, v in lab.env.items() if k not in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN")}
+        driver_env["HOME"] = str(lab.directory / "driver-home")  # no ~/.ray/auth_token there
+        run = subprocess.run([sys.executable, "-m", "benchmark.cli", "run", "lfl-table1", "--address",
+                              f"127.0.0.1:{port}", "--store", str(store), "--no-progress"], env=driver_env,
+                             cwd=lab.code, capture_output=True, text=True, timeout=300)
+    finally:
+        subprocess.run([str(ray), "stop", "--force"], env=head_env, capture_output=True, timeout=120)
+    lines = [line for line in run.stderr.strip().splitlines() if line.strip()]
+    spam = sum("InvalidAuthToken" in line and not line.startswith("irlbench: error") for line in lines)
+    said = bool(lines) and lines[-1].startswith("irlbench: error") and "InvalidAuthToken" in lines[-1]
+    return counted(name, store, 0, [run.returncode], [2],
+                   f"store made: {store.exists()}; Ray's retry warnings shown: {spam}; cause named: {said}",
+                   said and not spam and not store.exists())
+
+
 def main() -> None:
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--code", type=Path, default=ROOT, help="the checkout whose irlbench is run (default: this one)")
-    parser.add_argument("--only", default="", choices=("", "11."), help="11.: only the signals during Ray's start-up")
+    parser.add_argument("--only", default="", choices=("", "11.", "12."),
+                        help="11.: only the signals during Ray's start-up; 12.: only the cluster without its token")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="irlbench-faults-") as tmp:
         lab = Lab(Path(tmp), args.code.resolve())
@@ -383,10 +416,11 @@ def main() -> None:
             lambda: fast_reader(lab),
             lambda: readme_example(lab), lambda: many_seeds(lab), lambda: kill_9(lab),
         ]
-        # numbered apart: `--only 11.` runs these alone
-        starting = [lambda s=s, t=t: during_ray_start(lab, s, t) for s in (signal.SIGTERM, signal.SIGINT)
-                    for t in (1, 3, 6)]
-        scenarios = starting if args.only == "11." else scenarios + starting if not args.only else scenarios
+        # numbered apart: `--only 11.` (or 12.) runs these alone
+        groups = {"11.": [lambda s=s, t=t: during_ray_start(lab, s, t) for s in (signal.SIGTERM, signal.SIGINT)
+                          for t in (1, 3, 6)],
+                  "12.": [lambda: cluster_without_token(lab)]}
+        scenarios = groups[args.only] if args.only else scenarios + [g for group in groups.values() for g in group]
         print(f"{'scenario':<74} {'expected':>8} {'present':>7} {'dups':>4}  {'exit codes':<12} result")
         failures = 0
         for scenario in scenarios:

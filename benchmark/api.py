@@ -96,6 +96,7 @@ def execute(configs: list[dict[str, Any]], *, store: str | Path = DEFAULT_STORE,
     check_environment(backend, address)  # before the store: a run that cannot start creates no records file
     ids = [trial_id(c) for c in configs]
     results = ResultsStore(store)
+    created = not results.directory.exists(), not results.path.exists()  # what this run would leave behind
     with contextlib.ExitStack() as held:
         try:  # the store is checked, and held for this run, before any trial runs
             held.enter_context(results.exclusive(command))
@@ -115,11 +116,32 @@ def execute(configs: list[dict[str, Any]], *, store: str | Path = DEFAULT_STORE,
         except KeyboardInterrupt:
             bar.close()
             return Outcome(ids, bar.written, "interrupted", signum=Stop.signum)
+        except ConfigError:  # the backend could not start (a cluster that refuses this driver): no trial ran
+            bar.close()
+            if not bar.written:
+                remove_new_store(results, *created)
+            raise
         except StoreError as error:
             bar.close()
             return Outcome(ids, bar.written, "store", error=error)
         bar.close()
     return Outcome(ids, bar.written)
+
+
+def remove_new_store(results, new_directory: bool, new_file: bool) -> None:
+    """What a run that could not start created of its store: an empty records file, its lock, and
+    the folder when the run made it (a store that was there before keeps what it had)."""
+    for path, new in ((results.path, new_file), (results.directory / "run.lock", new_directory)):
+        try:
+            if new and path.exists() and (path.name == "run.lock" or path.stat().st_size == 0):
+                path.unlink()
+        except OSError:
+            pass
+    if new_directory:
+        try:
+            results.directory.rmdir()  # only if empty
+        except OSError:
+            pass
 
 
 def ended_message(outcome: Outcome, store: str | Path) -> str:

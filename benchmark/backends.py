@@ -179,6 +179,11 @@ def run_ray(configs: list[dict[str, Any]], on_record: OnRecord, *, cache_dir: Pa
     local = not address or address == "local"
     uploads = [] if local else plugins.py_modules(shipped)
     runtime_env = {"py_modules": uploads} if uploads else None
+    storage = ray_storage(Path(cache))
+    # a run's own folder of Tune state, removed when the run ends: Tune keeps a copy of every record
+    # there, which a long sweep would grow into gigabytes; Ray's messages of a local run go to a log beside it
+    run_name = f"irlbench-{os.getpid()}-{int(time.time())}"
+    log_path = storage / f"{run_name}.log"
     sigterm = signal.getsignal(signal.SIGTERM)
     if local:  # a Ray started here: its agents would outlive a driver killed with -9, or stopped as Ray starts
         reaper.start_for_this_process()
@@ -186,7 +191,9 @@ def run_ray(configs: list[dict[str, Any]], on_record: OnRecord, *, cache_dir: Pa
         # A signal while Ray starts waits until ray.init returns (raised inside it, it could leave Ray's
         # core half started: a C++ abort, agents left running); the run then stops Ray and ends as any
         # interrupted run does.
-        with Stop.deferring(), quiet_ray(local), our_sigterm_handler(ray):
+        if not local:
+            print(f"connecting to the Ray cluster at {address}", file=sys.stderr, flush=True)
+        with Stop.deferring(), quiet_ray(local, log_path), our_sigterm_handler(ray), ray_core_output(local) as core:
             if local and not ray.is_initialized():  # Ray takes 10-15 s to start here: say so (above a progress bar)
                 from tqdm import tqdm
 
@@ -197,6 +204,11 @@ def run_ray(configs: list[dict[str, Any]], on_record: OnRecord, *, cache_dir: Pa
         if sigterm is not None and threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, sigterm)  # ray.init's own handler would exit at once (code 15)
     except ConnectionError as error:
+        if "InvalidAuthToken" in core.text:
+            raise ConfigError(f"the Ray cluster at {address!r} refused this driver's authentication token "
+                              "(InvalidAuthToken): a cluster started with `ray start` on Ray >= 2.59 uses token "
+                              "authentication; set RAY_AUTH_MODE=token on the driver as on every node, with the "
+                              "cluster's token in ~/.ray/auth_token or RAY_AUTH_TOKEN") from None
         raise ConfigError(f"cannot reach the Ray cluster at {address!r} ({error}). A cluster started with "
                           "`ray start` on Ray >= 2.59 uses token authentication: set RAY_AUTH_MODE=token on the "
                           "driver as on every node (the token is read from ~/.ray/auth_token or RAY_AUTH_TOKEN)"
@@ -253,10 +265,6 @@ def run_ray(configs: list[dict[str, Any]], on_record: OnRecord, *, cache_dir: Pa
                 self.error = error
                 raise
 
-    storage = ray_storage(Path(cache))
-    # a run's own folder of Tune state, removed when the run ends: Tune keeps a copy of every record
-    # there, which a long sweep would grow into gigabytes
-    run_name = f"irlbench-{os.getpid()}-{int(time.time())}"
     records = StoreRecords()
     tuner = tune.Tuner(
         tune.with_resources(trainable, resources),
@@ -271,7 +279,7 @@ def run_ray(configs: list[dict[str, Any]], on_record: OnRecord, *, cache_dir: Pa
                                   failure_config=tune.FailureConfig(max_failures=0)),
     )
     try:
-        with Stop.deferring(), quiet_ray(local):
+        with Stop.deferring(), quiet_ray(local, log_path):
             tuner.fit()
     except BaseException as error:
         stop_trials(ray)
@@ -280,6 +288,42 @@ def run_ray(configs: list[dict[str, Any]], on_record: OnRecord, *, cache_dir: Pa
         raise
     finally:
         shutil.rmtree(storage / run_name, ignore_errors=True)
+        if log_path.exists() and log_path.stat().st_size:
+            print(f"Ray's messages of this run (kept off the terminal): {log_path}", file=sys.stderr)
+        elif log_path.exists():
+            log_path.unlink()
+
+
+class CoreOutput:
+    text = ""
+
+
+@contextmanager
+def ray_core_output(local: bool) -> Iterator[CoreOutput]:
+    """What Ray's C++ core writes to stderr while a driver connects to a cluster (a refused token is
+    a warning a second for about 20 s): held back, and shown after the connection if it succeeds
+    (it may concern the cluster); a failed connection is summed up in one line instead. A local
+    start is left alone."""
+    out = CoreOutput()
+    if local:
+        yield out
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        failed = True
+        try:
+            yield out
+            failed = False
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            out.text = held.read().decode(errors="replace")
+            if not failed and out.text:
+                sys.stderr.write(out.text)
 
 
 @contextmanager
@@ -307,24 +351,41 @@ def trial_error_text(trial) -> str:
 
 
 @contextmanager
-def quiet_ray(local: bool) -> Iterator[None]:
-    """Ray's own notices (token authentication, Tune's "Failed to fetch metrics" for the result
-    files this suite turns off) kept out of a local run's terminal; errors still show. On a cluster
-    (`--address`) they stay: they may concern the cluster."""
+def quiet_ray(local: bool, log_path: Path | None = None) -> Iterator[None]:
+    """Ray's own messages kept off a local run's terminal: into `log_path` (the run names it at its
+    end when there is something in it), but Tune's word that a trial asks for more CPUs or GPUs than
+    the machine has (it would wait forever). On a cluster (`--address`) they stay on the terminal:
+    they may concern the cluster. Everywhere, Tune's "Failed to fetch metrics" (one line a trial
+    for the result files this suite turns off) is dropped."""
     import logging
 
     logger = logging.getLogger("ray")
-    # kept: Tune's word that a trial asks for more CPUs or GPUs than the machine has (it would wait forever)
     resources = logging.getLogger("ray.tune.execution.insufficient_resources_manager")
-    levels = logger.level, resources.level
+    metrics = logging.getLogger("ray.tune.analysis.experiment_analysis")
+    state = logging.getLogger("ray.tune.tune")  # "Wrote the latest version of all result files": removed at the end
+    saved = [(x, x.level, list(x.handlers), x.propagate) for x in (logger, resources, metrics, state)]
+    metrics.setLevel(logging.ERROR)
+    state.setLevel(logging.WARNING)
+    handler = None
     if local:
-        logger.setLevel(logging.ERROR)
+        logger.setLevel(logging.WARNING)
+        if log_path is not None:
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            handler = logging.FileHandler(log_path)
+            handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+            logger.handlers, logger.propagate = [handler], False
+        else:
+            logger.setLevel(logging.ERROR)
         resources.setLevel(logging.WARNING)
+        resources.handlers, resources.propagate = [logging.StreamHandler(sys.stderr)], False
     try:
         yield
     finally:
-        logger.setLevel(levels[0])
-        resources.setLevel(levels[1])
+        for x, level, handlers, propagate in saved:
+            x.setLevel(level)
+            x.handlers, x.propagate = handlers, propagate
+        if handler is not None:
+            handler.close()
 
 
 def stop_trials(ray) -> None:
