@@ -228,6 +228,8 @@ def cmd_experts(args: argparse.Namespace) -> int:
             steps = f"{row['steps']:,}" if "steps" in row else "-"
             train_s = f"{row['train_s'] / 60:.0f} min" if "train_s" in row else "-"
             status = {"ok": "ok", "missing": "not trained yet"}.get(row["status"], f"{row['status']}: {row['problem']}")
+            if "mean" in row and row["mean"] < row["target"]:  # a miss is stated, never hidden behind "ok"
+                status += f", {(row['target'] - row['mean']) / abs(row['target']):.0%} below target"
             print(f"{row['name']:18s} {row['env_id']:22s} {steps:>10s} {measured:>18s} {row['target']:>8,.0f} "
                   f"{train_s:>7s}  {status}")
         return 0
